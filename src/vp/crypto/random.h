@@ -1,0 +1,16 @@
+// The OS CSPRNG through OpenSSL's RAND_bytes (seeded from getrandom).
+#pragma once
+
+#include <span>
+
+#include "vp/base/bytes.h"
+#include "vp/base/secure.h"
+
+namespace vp::crypto {
+
+// kUnavailable if the generator cannot produce output.
+Status RandomBytes(std::span<uint8_t> out);
+StatusOr<Bytes> RandomBytes(size_t n);
+StatusOr<SecureBuffer> RandomSecret(size_t n);
+
+}  // namespace vp::crypto
