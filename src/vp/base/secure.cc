@@ -19,6 +19,27 @@ bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
   return diff == 0;
 }
 
+StatusOr<SecureBuffer> HexDecodeSecret(std::string_view text) {
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  if (text.size() % 2 != 0) return InvalidArgumentError("hex: odd number of digits");
+  SecureBuffer out(text.size() / 2);
+  // Branch-free nibble decoding: timing must not depend on the secret digits.
+  uint32_t bad = 0;
+  auto nibble = [&bad](char ch) -> uint8_t {
+    const auto c = static_cast<uint32_t>(static_cast<unsigned char>(ch));
+    const uint32_t is_digit = ((c - '0') < 10u) ? 0xffffffffu : 0u;
+    const uint32_t lc = c | 0x20u;
+    const uint32_t is_alpha = ((lc - 'a') < 6u) ? 0xffffffffu : 0u;
+    bad |= ~(is_digit | is_alpha);
+    return static_cast<uint8_t>(((c - '0') & is_digit) | ((lc - 'a' + 10u) & is_alpha));
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    out.data()[i] = static_cast<uint8_t>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
+  }
+  if (bad != 0) return InvalidArgumentError("hex: invalid character in secret");
+  return out;
+}
+
 SecureBuffer::SecureBuffer(size_t size) : size_(size) {
   if (size == 0) return;
   const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));

@@ -47,6 +47,10 @@ class SecureBuffer {
   bool locked_ = false;
 };
 
+// Decodes hex (optional 0x) straight into locked memory, so a secret never sits in an
+// ordinary heap buffer. Errors as HexDecode, with no part of the input in the message.
+StatusOr<SecureBuffer> HexDecodeSecret(std::string_view text);
+
 // Wipes memory in a way the optimizer cannot elide.
 void SecureWipe(void* p, size_t n);
 

@@ -37,6 +37,18 @@ TEST(SecureBuffer, CopyOf) {
   EXPECT_TRUE(SecureBuffer::CopyOf({}).empty());
 }
 
+TEST(HexDecodeSecret, DecodesAndRefusesWithoutEchoingInput) {
+  auto k = HexDecodeSecret("0x00ffA5");
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(Bytes(k->view().begin(), k->view().end()), (Bytes{0x00, 0xff, 0xa5}));
+  EXPECT_FALSE(HexDecodeSecret("abc").ok());
+  auto bad = HexDecodeSecret("00s3cr3t");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().find("s3cr3t"), std::string::npos);
+  EXPECT_FALSE(HexDecodeSecret("0g").ok());
+  EXPECT_FALSE(HexDecodeSecret("g0").ok());
+}
+
 TEST(ConstantTimeEqual, ComparesContentsAndLengths) {
   const Bytes a = {1, 2, 3}, b = {1, 2, 3}, c = {1, 2, 4}, d = {1, 2};
   EXPECT_TRUE(ConstantTimeEqual(a, b));
