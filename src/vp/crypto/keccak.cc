@@ -67,6 +67,7 @@ void KeccakF1600(uint64_t st[25]) {
 Keccak256Hasher::Keccak256Hasher() { std::memset(state_, 0, sizeof(state_)); }
 
 void Keccak256Hasher::Update(ByteSpan data) {
+  if (data.empty()) return;  // an empty span may carry a null pointer: memcpy must not see it
   size_t off = 0;
   if (buffered_ > 0) {
     const size_t take = std::min(kRate - buffered_, data.size());
