@@ -1,0 +1,159 @@
+// The schema, in order. Append new entries at the end; never edit a released one.
+// Times are unix milliseconds in BIGINT columns; booleans are BIGINT 0/1.
+#include "vp/store/migrations.h"
+
+#include <array>
+
+namespace vp::store {
+namespace {
+
+constexpr std::array kMigrations = {
+    Migration{1, "api_keys", R"sql(
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  salt BYTEA NOT NULL,
+  secret_hash BYTEA NOT NULL,
+  derivation_nonce TEXT NOT NULL,
+  disabled BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT
+);
+)sql"},
+    Migration{2, "idempotency_keys", R"sql(
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  request_hash BYTEA NOT NULL,
+  state TEXT NOT NULL,             -- 'in_progress' | 'completed'
+  status_code BIGINT,
+  content_type TEXT,
+  body BYTEA,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, idem_key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+)sql"},
+    // rate_buckets holds one row per sliding-window bucket, locked (PostgreSQL) so that
+    // the count-then-insert of a hit is atomic across gateways.
+    Migration{3, "rate_limits", R"sql(
+CREATE TABLE rate_buckets (
+  bucket TEXT PRIMARY KEY
+);
+CREATE TABLE rate_hits (
+  bucket TEXT NOT NULL,
+  ts BIGINT NOT NULL
+);
+CREATE INDEX rate_hits_bucket_ts ON rate_hits (bucket, ts);
+CREATE INDEX rate_hits_ts ON rate_hits (ts);
+CREATE TABLE rate_fixed (
+  bucket TEXT NOT NULL,
+  window_start BIGINT NOT NULL,
+  hits BIGINT NOT NULL,
+  PRIMARY KEY (bucket, window_start)
+);
+)sql"},
+    Migration{4, "replay_signatures", R"sql(
+CREATE TABLE replay_signatures (
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (key_id, signature)
+);
+CREATE INDEX replay_signatures_expires ON replay_signatures (expires_at);
+)sql"},
+    // Job ids: a sequence table on SQLite (writes are serialized anyway); a real SEQUENCE
+    // on PostgreSQL, so concurrent enqueues do not queue behind one row lock.
+    Migration{5, "jobs", R"sql(
+CREATE TABLE sequences (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO sequences (name, value) VALUES ('jobs', 0);
+CREATE TABLE jobs (
+  id BIGINT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,             -- queued | leased | succeeded | dead | cancelled
+  attempts BIGINT NOT NULL,
+  max_attempts BIGINT NOT NULL,
+  backoff_base_ms BIGINT NOT NULL,
+  backoff_max_ms BIGINT NOT NULL,
+  visible_at BIGINT NOT NULL,      -- queued: due time; leased: lease expiry
+  lease_token TEXT,
+  worker_id TEXT,
+  result TEXT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (queue, visible_at, id) WHERE state IN ('queued', 'leased');
+)sql",
+              R"sql(
+CREATE SEQUENCE job_ids;
+CREATE TABLE jobs (
+  id BIGINT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  max_attempts BIGINT NOT NULL,
+  backoff_base_ms BIGINT NOT NULL,
+  backoff_max_ms BIGINT NOT NULL,
+  visible_at BIGINT NOT NULL,
+  lease_token TEXT,
+  worker_id TEXT,
+  result TEXT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (queue, visible_at, id) WHERE state IN ('queued', 'leased');
+)sql"},
+    // The audit log (docs/audit_log.md, section 3): hash-chained records, the chain head
+    // (one row, id = 1, created by the first AuditWriter) and the signed digests.
+    Migration{6, "audit_log", R"sql(
+CREATE TABLE audit_records (
+  seq BIGINT PRIMARY KEY,
+  time_ms BIGINT NOT NULL,
+  request_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  source_ip TEXT NOT NULL,
+  details TEXT NOT NULL,
+  hash BYTEA NOT NULL
+);
+CREATE INDEX audit_records_principal ON audit_records (principal, seq);
+CREATE INDEX audit_records_time ON audit_records (time_ms);
+CREATE TABLE audit_head (
+  id BIGINT PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  hash BYTEA NOT NULL,
+  digest_no BIGINT NOT NULL,
+  digested_seq BIGINT NOT NULL,
+  digest_time_ms BIGINT NOT NULL
+);
+CREATE TABLE audit_digests (
+  digest_no BIGINT PRIMARY KEY,
+  first_seq BIGINT NOT NULL,
+  last_seq BIGINT NOT NULL,
+  head_hash BYTEA NOT NULL,
+  first_time_ms BIGINT NOT NULL,
+  last_time_ms BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  signature BYTEA NOT NULL
+);
+)sql"},
+    // Append new migrations here (next version: 7).
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+}  // namespace vp::store
