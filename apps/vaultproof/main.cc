@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "audit_cmd.h"
 #include "eth_cmd.h"
 #include "vp/base/status.h"
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   vp::app::AddEthCommands(app, &exit_code);
+  vp::app::AddAuditCommands(app, &exit_code);
   app.add_subcommand("demo", "Show the signing core at work on a development key")->callback([&] {
     exit_code = Demo();
   });
