@@ -2,6 +2,11 @@
 // encoding of entropy with a SHA-256 checksum, and PBKDF2 seed derivation.
 #include "vp/eth/bip39.h"
 
+#include <unistr.h>
+#include <uninorm.h>
+
+#include <cstdlib>
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -174,12 +179,32 @@ Status ValidateMnemonic(std::string_view mnemonic) {
   return OkStatus();
 }
 
+namespace {
+
+// NFKD through libunistring. The passphrase is a secret: the normalised copy lives in a
+// SecureBuffer and libunistring's heap result is wiped before it is freed.
+StatusOr<SecureBuffer> NormalizeNfkd(std::string_view text) {
+  if (text.empty()) return SecureBuffer();
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  if (u8_check(in, text.size()) != nullptr) return InvalidArgumentError("bip39: passphrase is not valid UTF-8");
+  size_t out_len = 0;
+  uint8_t* out = u8_normalize(UNINORM_NFKD, in, text.size(), nullptr, &out_len);
+  if (out == nullptr) return InternalError("bip39: passphrase normalisation failed");
+  SecureBuffer result = SecureBuffer::CopyOf(ByteSpan(out, out_len));
+  SecureWipe(out, out_len);
+  std::free(out);
+  return result;
+}
+
+}  // namespace
+
 StatusOr<SecureBuffer> MnemonicToSeed(std::string_view mnemonic, std::string_view passphrase) {
   RETURN_IF_ERROR(ValidateMnemonic(mnemonic));
-  SecureBuffer salt(kSaltPrefix.size() + passphrase.size());
+  ASSIGN_OR_RETURN(SecureBuffer normalized, NormalizeNfkd(passphrase));
+  SecureBuffer salt(kSaltPrefix.size() + normalized.size());
   size_t at = 0;
   for (char c : kSaltPrefix) salt.data()[at++] = static_cast<uint8_t>(c);
-  for (char c : passphrase) salt.data()[at++] = static_cast<uint8_t>(c);
+  for (uint8_t c : normalized.view()) salt.data()[at++] = c;
   auto seed = crypto::Pbkdf2HmacSha512(AsBytes(mnemonic), salt.view(), kBip39Pbkdf2Iterations,
                                        kBip39SeedSize);
   if (!seed.ok()) return seed.status().Annotate("bip39");

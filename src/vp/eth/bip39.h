@@ -13,9 +13,9 @@
 // first), and a silently different seed is worse than an error. For ASCII input NFKD is the
 // identity, so the seed matches every conforming implementation.
 //
-// Passphrases are used as the given UTF-8 bytes: NFKD normalisation of non-ASCII passphrases
-// is NOT applied. A passphrase that is not already in NFKD form (for example "é" as the
-// single code point U+00E9) gives a different seed here than in wallets that normalise.
+// Passphrases are UTF-8 and are NFKD-normalised as BIP-39 requires (through libunistring's
+// u8_normalize), so "é" typed as U+00E9 or as e + U+0301 gives the same seed, as in ethers
+// and every conforming wallet. A passphrase that is not valid UTF-8 is refused.
 //
 // Error messages name positions, never words: a mnemonic is a secret and errors reach logs.
 #pragma once
@@ -54,7 +54,7 @@ Status ValidateMnemonic(std::string_view mnemonic);
 
 // PBKDF2-HMAC-SHA512(password = mnemonic, salt = "mnemonic" + passphrase, 2048 rounds,
 // 64 bytes). The mnemonic must pass ValidateMnemonic (its error is returned otherwise);
-// the passphrase may be empty and is used as given bytes (see above).
+// the passphrase may be empty and is NFKD-normalised first (see above).
 StatusOr<SecureBuffer> MnemonicToSeed(std::string_view mnemonic, std::string_view passphrase);
 
 // A new mnemonic of 12, 15, 18, 21 or 24 words from vp::crypto::RandomSecret.

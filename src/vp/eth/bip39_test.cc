@@ -229,21 +229,27 @@ TEST(Bip39, PassphraseChangesTheSeed) {
   EXPECT_EQ(MnemonicToSeed(kAbandonAbout, "")->size(), kBip39SeedSize);
 }
 
-TEST(Bip39, PassphraseIsUsedAsGivenUtf8BytesWithoutNfkd) {
-  // "é" precomposed (U+00E9) and decomposed ("e" + U+0301): NFKD would make them equal; we
-  // document that it is not applied, so they give different seeds, each the PBKDF2 of the
-  // bytes as given.
+TEST(Bip39, PassphraseIsNfkdNormalised) {
+  // BIP-39: the salt is "mnemonic" + NFKD(passphrase). "é" precomposed (U+00E9) and
+  // decomposed ("e" + U+0301) therefore give one seed: PBKDF2 over the decomposed bytes.
+  // Compatibility forms fold too: NFKD("\xef\xac\x81") (the "fi" ligature U+FB01) is "fi".
   const std::string composed = "caf\xc3\xa9";
   const std::string decomposed = "cafe\xcc\x81";
   auto a = MnemonicToSeed(kAbandonAbout, composed);
   auto b = MnemonicToSeed(kAbandonAbout, decomposed);
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok());
-  EXPECT_NE(Hex(*a), Hex(*b));
-  const std::string salt = "mnemonic" + composed;
+  EXPECT_EQ(Hex(*a), Hex(*b));
+  const std::string salt = "mnemonic" + decomposed;
   auto direct = crypto::Pbkdf2HmacSha512(AsBytes(kAbandonAbout), AsBytes(salt), 2048, 64);
   ASSERT_TRUE(direct.ok());
   EXPECT_EQ(Hex(*a), Hex(*direct));
+  EXPECT_EQ(Hex(*MnemonicToSeed(kAbandonAbout, "\xef\xac\x81")), Hex(*MnemonicToSeed(kAbandonAbout, "fi")));
+}
+
+TEST(Bip39, PassphraseMustBeUtf8) {
+  EXPECT_EQ(MnemonicToSeed(kAbandonAbout, "\xff\xfe").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MnemonicToSeed(kAbandonAbout, "caf\xc3").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Bip39, SeedRefusesAnInvalidMnemonic) {
