@@ -6,6 +6,7 @@
 
 #include "audit_cmd.h"
 #include "eth_cmd.h"
+#include "stark_cmd.h"
 #include "vp/base/status.h"
 
 namespace {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   vp::app::AddEthCommands(app, &exit_code);
   vp::app::AddAuditCommands(app, &exit_code);
+  vp::app::AddStarkCommands(app, &exit_code);
   app.add_subcommand("demo", "Show the signing core at work on a development key")->callback([&] {
     exit_code = Demo();
   });

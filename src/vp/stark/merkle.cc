@@ -1,0 +1,183 @@
+// Merkle tree construction, batched openings and their verification.
+#include "vp/stark/merkle.h"
+
+#include <cstring>
+#include <string>
+
+namespace vp::stark {
+namespace {
+
+const Digest& NodeKey() {
+  static const Digest kKey = [] {
+    Digest k{};
+    const char* tag = "vaultproof.stark.merkle-node.v1";
+    for (size_t i = 0; i < k.size() && tag[i] != 0; ++i) k[i] = static_cast<uint8_t>(tag[i]);
+    return k;
+  }();
+  return kKey;
+}
+
+void PutU64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+}  // namespace
+
+Digest HashLeaf(std::span<const Fp> row, const Salt* salt) {
+  Blake3Hasher h;
+  if (salt != nullptr) h.Update(*salt);
+  uint8_t buf[8 * 64];
+  size_t i = 0;
+  while (i < row.size()) {
+    const size_t take = std::min<size_t>(64, row.size() - i);
+    for (size_t j = 0; j < take; ++j) PutU64(buf + 8 * j, row[i + j].value());
+    h.Update(std::span<const uint8_t>(buf, 8 * take));
+    i += take;
+  }
+  return h.Finalize();
+}
+
+Digest HashNode(const Digest& left, const Digest& right) {
+  uint8_t buf[64];
+  std::memcpy(buf, left.data(), 32);
+  std::memcpy(buf + 32, right.data(), 32);
+  return Blake3Keyed(NodeKey(), std::span<const uint8_t>(buf, 64));
+}
+
+MerkleTree MerkleTree::Build(std::vector<Digest> leaves) {
+  MerkleTree t;
+  t.levels_.push_back(std::move(leaves));
+  while (t.levels_.back().size() > 1) {
+    const std::vector<Digest>& prev = t.levels_.back();
+    std::vector<Digest> next(prev.size() / 2);
+    if (next.size() % 8 != 0) {
+      for (size_t k = 0; k < next.size(); ++k) next[k] = HashNode(prev[2 * k], prev[2 * k + 1]);
+    } else {
+      // Eight parents at a time: each parent's input is its two children, adjacent in prev.
+      const long long groups = static_cast<long long>(next.size() / 8);
+#pragma omp parallel for schedule(static) if (groups >= 128)
+      for (long long gg = 0; gg < groups; ++gg) {
+        const size_t base = static_cast<size_t>(gg) * 8;
+        const uint8_t* ptrs[8];
+        for (size_t lane = 0; lane < 8; ++lane) ptrs[lane] = prev[2 * (base + lane)].data();
+        Blake3Batch8(ptrs, 64, next.data() + base, &NodeKey());
+      }
+    }
+    t.levels_.push_back(std::move(next));
+  }
+  return t;
+}
+
+MerkleMultiProof MerkleTree::Open(std::span<const size_t> indices) const {
+  MerkleMultiProof proof;
+  std::vector<size_t> cur(indices.begin(), indices.end());
+  for (size_t level = 0; level + 1 < levels_.size(); ++level) {
+    std::vector<size_t> next;
+    for (size_t i = 0; i < cur.size(); ++i) {
+      const size_t idx = cur[i];
+      const size_t sib = idx ^ 1;
+      if (i + 1 < cur.size() && cur[i + 1] == sib) {
+        ++i;  // both children known
+      } else {
+        proof.nodes.push_back(levels_[level][sib]);
+      }
+      next.push_back(idx >> 1);
+    }
+    cur = std::move(next);
+  }
+  return proof;
+}
+
+Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const size_t> indices,
+                        std::span<const Digest> leaves, const MerkleMultiProof& proof) {
+  if (indices.size() != leaves.size() || indices.empty()) {
+    return InvalidArgumentError("merkle: opening has no leaves or mismatched leaf count");
+  }
+  const size_t n = size_t{1} << log_leaves;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= n || (i > 0 && indices[i] <= indices[i - 1])) {
+      return InvalidArgumentError("merkle: leaf indices out of range or not increasing");
+    }
+  }
+  std::vector<size_t> idx(indices.begin(), indices.end());
+  std::vector<Digest> val(leaves.begin(), leaves.end());
+  size_t used = 0;
+  for (unsigned level = 0; level < log_leaves; ++level) {
+    std::vector<size_t> nidx;
+    std::vector<Digest> nval;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      const size_t a = idx[i];
+      Digest left, right;
+      if ((a & 1) == 0 && i + 1 < idx.size() && idx[i + 1] == (a | 1)) {
+        left = val[i];
+        right = val[i + 1];
+        ++i;
+      } else {
+        if (used >= proof.nodes.size()) {
+          return InvalidArgumentError("merkle: authentication path too short");
+        }
+        if ((a & 1) == 0) {
+          left = val[i];
+          right = proof.nodes[used++];
+        } else {
+          left = proof.nodes[used++];
+          right = val[i];
+        }
+      }
+      nidx.push_back(a >> 1);
+      nval.push_back(HashNode(left, right));
+    }
+    idx = std::move(nidx);
+    val = std::move(nval);
+  }
+  if (used != proof.nodes.size()) {
+    return InvalidArgumentError("merkle: authentication path has extra nodes");
+  }
+  if (val.size() != 1 || val[0] != root) {
+    return InvalidArgumentError("merkle: root mismatch");
+  }
+  return OkStatus();
+}
+
+std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
+                             std::span<const Salt> salts) {
+  std::vector<Digest> out(n);
+  const size_t salt_len = salts.empty() ? 0 : 32;
+  const size_t len = salt_len + 8 * columns.size();
+  if (len > kBlake3ChunkLen || n % 8 != 0) {
+    const long long m = static_cast<long long>(n);
+#pragma omp parallel if (n >= 2048)
+    {
+      std::vector<Fp> row(columns.size());
+#pragma omp for schedule(static)
+      for (long long ii = 0; ii < m; ++ii) {
+        const auto i = static_cast<size_t>(ii);
+        for (size_t c = 0; c < columns.size(); ++c) row[c] = (*columns[c])[i];
+        out[i] = HashLeaf(row, salts.empty() ? nullptr : &salts[i]);
+      }
+    }
+    return out;
+  }
+  // Eight rows at a time through the vectorized single-chunk BLAKE3.
+  const long long groups = static_cast<long long>(n / 8);
+#pragma omp parallel if (n >= 2048)
+  {
+    std::vector<uint8_t> buf(8 * len);
+    const uint8_t* ptrs[8];
+    for (size_t lane = 0; lane < 8; ++lane) ptrs[lane] = buf.data() + lane * len;
+#pragma omp for schedule(static)
+    for (long long gg = 0; gg < groups; ++gg) {
+      const size_t base = static_cast<size_t>(gg) * 8;
+      for (size_t lane = 0; lane < 8; ++lane) {
+        uint8_t* p = buf.data() + lane * len;
+        if (salt_len != 0) std::memcpy(p, salts[base + lane].data(), 32);
+        p += salt_len;
+        for (size_t c = 0; c < columns.size(); ++c) PutU64(p + 8 * c, (*columns[c])[base + lane].value());
+      }
+      Blake3Batch8(ptrs, len, out.data() + base);
+    }
+  }
+  return out;
+}
+
+}  // namespace vp::stark

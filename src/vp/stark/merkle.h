@@ -1,0 +1,60 @@
+// Merkle commitments over rows of field elements (BLAKE3), with optional per-leaf salts so
+// that a commitment hides the rows it does not open, and batched openings that share
+// authentication nodes between queried leaves.
+//
+//   MerkleTree t = MerkleTree::Build(leaf_digests);
+//   MerkleMultiProof p = t.Open(sorted_unique_indices);
+//   Status s = VerifyMultiProof(t.root(), log_leaves, indices, leaf_digests_at_indices, p);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "vp/base/status.h"
+#include "vp/stark/blake3.h"
+#include "vp/stark/field.h"
+
+namespace vp::stark {
+
+using Salt = Digest;
+
+// Leaf digest of one row: BLAKE3(salt || elements as 8-byte little-endian). Without a salt
+// (non-hiding mode) the salt bytes are omitted.
+Digest HashLeaf(std::span<const Fp> row, const Salt* salt);
+// Internal node: BLAKE3 keyed with a fixed Merkle key, one compression for 64 bytes; the key
+// separates nodes from leaves.
+Digest HashNode(const Digest& left, const Digest& right);
+
+// The sibling digests needed to recompute the root from a set of leaves, level by level from
+// the leaves up and left to right within a level.
+struct MerkleMultiProof {
+  std::vector<Digest> nodes;
+};
+
+class MerkleTree {
+ public:
+  // leaves.size() must be a power of two (>= 1). Hashing of levels is parallel.
+  static MerkleTree Build(std::vector<Digest> leaves);
+  const Digest& root() const { return levels_.back()[0]; }
+  size_t num_leaves() const { return levels_.front().size(); }
+  // indices: strictly increasing, each < num_leaves().
+  MerkleMultiProof Open(std::span<const size_t> indices) const;
+
+ private:
+  std::vector<std::vector<Digest>> levels_;  // levels_[0] = leaves
+};
+
+// Recomputes the root from (indices[i], leaves[i]) and the proof's nodes. Rejects with
+// kInvalidArgument when indices are not strictly increasing or out of range, the proof has
+// too few or too many nodes, or the root differs.
+Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const size_t> indices,
+                        std::span<const Digest> leaves, const MerkleMultiProof& proof);
+
+// Row hashing helper used by the prover: hashes row i of column-major `columns`
+// (each of length n), with salts[i] when salts is non-empty.
+std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
+                             std::span<const Salt> salts);
+
+}  // namespace vp::stark

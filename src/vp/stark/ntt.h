@@ -1,0 +1,43 @@
+// Radix-2 number-theoretic transforms over Goldilocks: coefficients <-> evaluations on a
+// multiplicative coset shift * <w_n>, both in natural order. Large transforms split their
+// butterflies across threads (OpenMP); batches of columns run one column per thread.
+//
+//   std::vector<Fp> coeffs = values; Interpolate(coeffs);           // INTT on <w_n>
+//   std::vector<Fp> lde = LowDegreeExtend(coeffs, 8 * n, Fp(7));    // 7 * <w_8n>
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "vp/stark/field.h"
+
+namespace vp::stark {
+
+// Evaluations of the polynomial with these coefficients on shift * <w_n>, n = size (a power
+// of two), in place.
+void Evaluate(std::span<Fp> coeffs, Fp shift = Fp::One());
+// Inverse of Evaluate: values on shift * <w_n> become coefficients, in place.
+void Interpolate(std::span<Fp> values, Fp shift = Fp::One());
+
+// Evaluates coeffs (size <= domain_size) on shift * <w_domain_size>.
+std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, Fp shift);
+
+// Applies Interpolate / LowDegreeExtend to each column, spreading columns over threads.
+void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift = Fp::One());
+std::vector<std::vector<Fp>> LowDegreeExtendColumns(const std::vector<std::vector<Fp>>& coeffs,
+                                                    size_t domain_size, Fp shift);
+
+// Product of two polynomials (coefficients, low degree first), by NTT when large.
+std::vector<Fp> PolyMul(std::span<const Fp> a, std::span<const Fp> b);
+// Coefficients of prod_i (x - roots[i]) (product tree, O(r log^2 r)).
+std::vector<Fp> PolyFromRoots(std::span<const Fp> roots);
+
+inline bool IsPowerOfTwo(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+inline unsigned Log2(size_t n) {
+  unsigned r = 0;
+  while ((size_t{1} << r) < n) ++r;
+  return r;
+}
+
+}  // namespace vp::stark

@@ -1,0 +1,150 @@
+// Poseidon2 constants (Grain LFSR) and the permutation.
+#include "vp/stark/poseidon2.h"
+
+namespace vp::stark {
+
+GrainLfsr::GrainLfsr(unsigned field_bits, unsigned width, unsigned full_rounds,
+                     unsigned partial_rounds) {
+  size_t pos = 0;
+  auto put = [&](uint64_t value, unsigned bits) {
+    for (unsigned i = bits; i-- > 0;) state_[pos++] = static_cast<uint8_t>((value >> i) & 1);
+  };
+  put(1, 2);  // field: prime
+  put(0, 4);  // S-box: x^alpha
+  put(field_bits, 12);
+  put(width, 12);
+  put(full_rounds, 10);
+  put(partial_rounds, 10);
+  put((uint64_t{1} << 30) - 1, 30);
+  for (int i = 0; i < 160; ++i) Step();
+}
+
+bool GrainLfsr::Step() {
+  // b_{i+80} = b_{i+62} ^ b_{i+51} ^ b_{i+38} ^ b_{i+23} ^ b_{i+13} ^ b_i (circular buffer)
+  auto at = [&](size_t k) { return state_[(head_ + k) % 80]; };
+  const uint8_t bit = at(62) ^ at(51) ^ at(38) ^ at(23) ^ at(13) ^ at(0);
+  state_[head_] = bit;
+  head_ = (head_ + 1) % 80;
+  return bit != 0;
+}
+
+uint64_t GrainLfsr::NextBits(unsigned count) {
+  uint64_t r = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    // Self-shrinking: a pair (1, b) outputs b; a pair (0, b) is discarded.
+    for (;;) {
+      const bool keep = Step();
+      const bool b = Step();
+      if (keep) {
+        r = (r << 1) | (b ? 1 : 0);
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+namespace {
+
+GrainLfsr MakeGrain(size_t width) {
+  return GrainLfsr(64, static_cast<unsigned>(width), kPoseidon2FullRounds, kPoseidon2PartialRounds);
+}
+
+std::vector<std::array<uint64_t, 12>> ConstantsFrom(GrainLfsr& g, size_t width) {
+  const size_t rounds = kPoseidon2FullRounds + kPoseidon2PartialRounds;
+  std::vector<std::array<uint64_t, 12>> out(rounds);
+  for (size_t r = 0; r < rounds; ++r) {
+    const bool partial =
+        r >= kPoseidon2FullRounds / 2 && r < kPoseidon2FullRounds / 2 + kPoseidon2PartialRounds;
+    const size_t count = partial ? 1 : width;
+    out[r].fill(0);
+    for (size_t i = 0; i < count; ++i) {
+      uint64_t v = g.NextBits(64);
+      while (v >= Fp::kModulus) v = g.NextBits(64);  // rejection sampling, as the script does
+      out[r][i] = v;
+    }
+  }
+  return out;
+}
+
+// Published internal diagonals minus one (HorizenLabs poseidon2, plain_implementations/src/
+// poseidon2/poseidon2_instance_goldilocks.rs, MAT_DIAG8_M_1 and MAT_DIAG12_M_1).
+constexpr std::array<uint64_t, 8> kDiag8MinusOne = {
+    0xa98811a1fed4e3a5, 0x1cc48b54f377e2a0, 0xe40cd4f6c5609a26, 0x11de79ebca97a4a3,
+    0x9177c73d8b7e929c, 0x2a6fe8085797e791, 0x3de6e93329f8d5ad, 0x3f7af9125da962fe};
+constexpr std::array<uint64_t, 12> kDiag12MinusOne = {
+    0xc3b6c08e23ba9300, 0xd84b5de94a324fb6, 0x0d0c371c5b35b84f, 0x7964f570e7188037,
+    0x5daf18bbd996604b, 0x6743bc47b9595257, 0x5528b9362c59bb70, 0xac45e25b7127b68b,
+    0xa2077d7dfbb606b5, 0xf3faac6faee378ae, 0x0c6388b51545e883, 0xd27dbb6944917b60};
+
+}  // namespace
+
+std::vector<std::array<uint64_t, 12>> GeneratePoseidon2RoundConstants(size_t width) {
+  GrainLfsr g = MakeGrain(width);
+  return ConstantsFrom(g, width);
+}
+
+template <size_t W>
+const typename Poseidon2<W>::Constants& Poseidon2<W>::GetConstants() {
+  static const Constants kConstants = [] {
+    Constants c{};
+    const auto rc = GeneratePoseidon2RoundConstants(W);
+    const size_t half = kPoseidon2FullRounds / 2;
+    for (size_t r = 0; r < half; ++r) {
+      for (size_t i = 0; i < W; ++i) {
+        c.full[r][i] = Fp(rc[r][i]);
+        c.full[half + r][i] = Fp(rc[half + kPoseidon2PartialRounds + r][i]);
+      }
+    }
+    for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) c.partial[r] = Fp(rc[half + r][0]);
+    for (size_t i = 0; i < W; ++i) {
+      c.diag_minus_one[i] = Fp(W == 8 ? kDiag8MinusOne[i % 8] : kDiag12MinusOne[i]);
+    }
+    return c;
+  }();
+  return kConstants;
+}
+
+template <size_t W>
+void Poseidon2<W>::Permute(State& s) {
+  const Constants& c = GetConstants();
+  const size_t half = kPoseidon2FullRounds / 2;
+  ExternalLinear(s);
+  for (size_t r = 0; r < half; ++r) {
+    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    ExternalLinear(s);
+  }
+  for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) {
+    s[0] = Pow7(s[0] + c.partial[r]);
+    InternalLinear(s);
+  }
+  for (size_t r = half; r < kPoseidon2FullRounds; ++r) {
+    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    ExternalLinear(s);
+  }
+}
+
+template struct Poseidon2<8>;
+template struct Poseidon2<12>;
+
+HashOut Poseidon2Hash(std::span<const Fp> input) {
+  Poseidon2<12>::State s{};
+  s[8] = Fp(static_cast<uint64_t>(input.size()));
+  size_t i = 0;
+  do {
+    for (size_t j = 0; j < 8; ++j) {
+      if (i + j < input.size()) s[j] += input[i + j];
+    }
+    Poseidon2<12>::Permute(s);
+    i += 8;
+  } while (i < input.size());
+  return {s[0], s[1], s[2], s[3]};
+}
+
+HashOut Poseidon2Compress(const HashOut& left, const HashOut& right) {
+  Poseidon2<8>::State s = {left[0], left[1], left[2], left[3], right[0], right[1], right[2], right[3]};
+  Poseidon2<8>::Permute(s);
+  return {s[0], s[1], s[2], s[3]};
+}
+
+}  // namespace vp::stark

@@ -1,0 +1,116 @@
+// Poseidon2 over Goldilocks (https://eprint.iacr.org/2023/323) with the parameters of the
+// HorizenLabs reference instance: S-box x^7, 8 full rounds (4 + 4) and 22 partial rounds,
+// widths 8 and 12. Round constants are generated here with the Grain LFSR exactly as the
+// reference script poseidon2_rust_params.sage does (checked against the published tables).
+// The internal diagonals are data: the script draws them from Grain but re-draws until a
+// minimal-polynomial condition holds, and the published ones are not the first draw.
+//
+//   std::array<Fp, 8> s = {...}; Poseidon2<8>::Permute(s);
+//   HashOut h = Poseidon2Hash(elements);          // sponge, width 12, rate 8
+//   HashOut c = Poseidon2Compress(left, right);   // 2-to-1, width 8, truncated
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "vp/stark/field.h"
+
+namespace vp::stark {
+
+inline constexpr size_t kPoseidon2FullRounds = 8;
+inline constexpr size_t kPoseidon2PartialRounds = 22;
+
+// The Grain LFSR of the Poseidon reference scripts, seeded with (field=1 prime, sbox=0,
+// field bits, width, full rounds, partial rounds). NextBits(64) yields the next 64-bit draw,
+// most significant bit first.
+class GrainLfsr {
+ public:
+  GrainLfsr(unsigned field_bits, unsigned width, unsigned full_rounds, unsigned partial_rounds);
+  uint64_t NextBits(unsigned count);
+
+ private:
+  bool Step();
+  std::array<uint8_t, 80> state_{};
+  size_t head_ = 0;
+};
+
+// Round constants in reference order: full rounds contribute `width` constants each, partial
+// rounds one (reported as a full row with zeros after the first entry).
+std::vector<std::array<uint64_t, 12>> GeneratePoseidon2RoundConstants(size_t width);
+
+template <size_t W>
+struct Poseidon2 {
+  static_assert(W == 8 || W == 12, "Poseidon2 over Goldilocks: width 8 or 12");
+  using State = std::array<Fp, W>;
+
+  struct Constants {
+    std::array<State, kPoseidon2FullRounds> full;       // 4 initial then 4 terminal rounds
+    std::array<Fp, kPoseidon2PartialRounds> partial;
+    State diag_minus_one;                               // internal matrix = 1 + diag(d)
+  };
+  static const Constants& GetConstants();
+
+  static void Permute(State& s);
+
+  // The linear layers, exposed for AIRs that recompute a permutation from witnessed
+  // S-box outputs.
+  template <typename F>
+  static void ExternalLinear(std::array<F, W>& s);
+  template <typename F>
+  static void InternalLinear(std::array<F, W>& s);
+};
+
+template <size_t W>
+template <typename F>
+void Poseidon2<W>::ExternalLinear(std::array<F, W>& s) {
+  // Each 4-lane block times M4 = [[5,7,1,3],[4,6,1,1],[1,3,5,7],[1,1,4,6]], then add the sum of
+  // the blocks lane-wise (the circ(2 M4, M4, ...) structure).
+  for (size_t i = 0; i < W; i += 4) {
+    const F t0 = s[i] + s[i + 1];
+    const F t1 = s[i + 2] + s[i + 3];
+    const F t2 = s[i + 1] + s[i + 1] + t1;
+    const F t3 = s[i + 3] + s[i + 3] + t0;
+    const F t4 = t1 + t1 + t1 + t1 + t3;
+    const F t5 = t0 + t0 + t0 + t0 + t2;
+    s[i] = t3 + t5;
+    s[i + 1] = t5;
+    s[i + 2] = t2 + t4;
+    s[i + 3] = t4;
+  }
+  std::array<F, 4> sums = {s[0], s[1], s[2], s[3]};
+  for (size_t i = 4; i < W; i += 4) {
+    for (size_t l = 0; l < 4; ++l) sums[l] = sums[l] + s[i + l];
+  }
+  for (size_t i = 0; i < W; ++i) s[i] = s[i] + sums[i % 4];
+}
+
+template <size_t W>
+template <typename F>
+void Poseidon2<W>::InternalLinear(std::array<F, W>& s) {
+  const auto& d = GetConstants().diag_minus_one;
+  F sum = s[0];
+  for (size_t i = 1; i < W; ++i) sum = sum + s[i];
+  for (size_t i = 0; i < W; ++i) s[i] = s[i] * d[i] + sum;
+}
+
+template <typename F>
+inline F Pow7(F x) {
+  const F x2 = x * x;
+  const F x3 = x2 * x;
+  const F x4 = x2 * x2;
+  return x3 * x4;
+}
+
+using HashOut = std::array<Fp, 4>;
+
+// Sponge over the width-12 permutation: rate 8, capacity 4, the input length absorbed into
+// the capacity, zero padding; the output is the first 4 rate lanes.
+HashOut Poseidon2Hash(std::span<const Fp> input);
+// 2-to-1 compression: the first 4 lanes of Permute8(left || right) (truncation makes it
+// one-way).
+HashOut Poseidon2Compress(const HashOut& left, const HashOut& right);
+
+}  // namespace vp::stark
