@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "vp/base/json.h"
 #include "vp/eth/address.h"
 #include "vp/eth/bip32.h"
 #include "vp/eth/bip39.h"
@@ -35,11 +36,8 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
-StatusOr<json> ParseJson(std::string_view text, const char* what) {
-  json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return InvalidArgumentError(std::string(what) + ": not valid JSON");
-  return doc;
-}
+// Every JSON input is parsed strictly: a repeated key would otherwise be silently dropped.
+StatusOr<json> ParseJson(std::string_view text, const char* what) { return ParseJsonStrict(text, what); }
 
 // A private key given as 0x-hex text (surrounding whitespace allowed), decoded into locked memory.
 StatusOr<SecureBuffer> ParsePrivateKeyText(std::string_view text) {

@@ -25,7 +25,7 @@ std::string HexEncode(ByteSpan data, bool prefix) {
 }
 
 StatusOr<Bytes> HexDecode(std::string_view text, HexPrefix prefix) {
-  const bool has_prefix = text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const bool has_prefix = text.size() >= 2 && text[0] == '0' && text[1] == 'x';
   if (prefix == HexPrefix::kRequired && !has_prefix) return InvalidArgumentError("hex: missing 0x prefix");
   if (prefix == HexPrefix::kForbidden && has_prefix) return InvalidArgumentError("hex: unexpected 0x prefix");
   if (has_prefix) text.remove_prefix(2);

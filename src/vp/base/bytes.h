@@ -31,7 +31,8 @@ enum class HexPrefix {
 // Lower-case hex; with prefix=true prepends "0x".
 std::string HexEncode(ByteSpan data, bool prefix = false);
 
-// Decodes hex (either case). Odd length, a non-hex character or a missing/forbidden
+// Decodes hex digits (either case) after an optional lower-case "0x" ("0X" is not a
+// prefix, as in ethers). Odd length, a non-hex character or a missing/forbidden
 // prefix is kInvalidArgument. "0x" alone decodes to empty bytes.
 StatusOr<Bytes> HexDecode(std::string_view text, HexPrefix prefix = HexPrefix::kOptional);
 

@@ -17,7 +17,7 @@ TEST(Hex, RoundTrip) {
 }
 
 TEST(Hex, RefusesMalformed) {
-  for (std::string_view bad : {"0x0", "abc", "0xzz", "0x 1", "0xg0", "0x0x00", "--", "0x00\n"}) {
+  for (std::string_view bad : {"0x0", "abc", "0xzz", "0x 1", "0xg0", "0x0x00", "--", "0x00\n", "0X00"}) {
     auto r = HexDecode(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
   }

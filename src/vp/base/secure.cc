@@ -20,7 +20,7 @@ bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
 }
 
 StatusOr<SecureBuffer> HexDecodeSecret(std::string_view text) {
-  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  if (text.size() >= 2 && text[0] == '0' && text[1] == 'x') text.remove_prefix(2);
   if (text.size() % 2 != 0) return InvalidArgumentError("hex: odd number of digits");
   SecureBuffer out(text.size() / 2);
   // Branch-free nibble decoding: timing must not depend on the secret digits.

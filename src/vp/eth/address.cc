@@ -6,7 +6,7 @@ namespace vp::eth {
 
 StatusOr<Address> Address::Parse(std::string_view text) {
   std::string_view digits = text;
-  if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.remove_prefix(2);
+  if (digits.size() >= 2 && digits[0] == '0' && digits[1] == 'x') digits.remove_prefix(2);
   if (digits.size() != 40) return InvalidArgumentError("address: expected 40 hex digits");
   auto raw = HexDecodeFixed<20>(digits, HexPrefix::kForbidden);
   if (!raw.ok()) return raw.status().Annotate("address");

@@ -4,6 +4,8 @@
 // bounded by the nesting limit, and whose errors carry the path of the offending value.
 #include "vp/eth/eip712.h"
 
+#include "vp/base/json.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -638,40 +640,7 @@ StatusOr<Hash256> TypedDataTypes::HashStruct(std::string_view struct_name, const
 }
 
 StatusOr<json> ParseTypedDataJson(std::string_view text) {
-  try {
-    std::vector<std::set<std::string, std::less<>>> open_objects;
-    std::string duplicate;
-    bool too_deep = false;
-    json::parser_callback_t track = [&](int depth, json::parse_event_t event, json& parsed) {
-      switch (event) {
-        case json::parse_event_t::object_start:
-          open_objects.emplace_back();
-          [[fallthrough]];
-        case json::parse_event_t::array_start:
-          if (depth >= kMaxJsonDepth) too_deep = true;
-          break;
-        case json::parse_event_t::object_end:
-          if (!open_objects.empty()) open_objects.pop_back();
-          break;
-        case json::parse_event_t::key:
-          if (!open_objects.empty() && parsed.is_string() && duplicate.empty() &&
-              !open_objects.back().insert(parsed.get<std::string>()).second) {
-            duplicate = parsed.get<std::string>();
-          }
-          break;
-        default:
-          break;
-      }
-      return true;
-    };
-    json doc = json::parse(text.begin(), text.end(), track, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return InvalidArgumentError("eip712: not valid JSON");
-    if (!duplicate.empty()) return InvalidArgumentError("eip712: duplicate JSON key " + Quote(duplicate));
-    if (too_deep) return InvalidArgumentError("eip712: JSON nested deeper than 64 levels");
-    return doc;
-  } catch (const std::exception& e) {
-    return Unexpected(e);
-  }
+  return ParseJsonStrict(text, "eip712", kMaxJsonDepth);
 }
 
 StatusOr<TypedDataHash> HashTypedData(const json& doc) {
