@@ -17,11 +17,13 @@ configure: setup
 build: configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
+# The gateway on its embedded defaults: 127.0.0.1:8080, data under var/ (SQLite).
 run: build
-	./build/bin/vaultproof demo
+	./build/bin/vaultproof serve
 
 # Every test: the whole suite on the release build (unit, CLI corpus, ethers
-# differential), then the unit and CLI corpus tests again under ASan + UBSan.
+# differential, gateway integration, WASM verifier), then the unit, CLI-corpus and
+# gateway integration tests again under ASan + UBSan.
 test: build
 	ctest --test-dir build $(CTEST_ARGS)
 	$(MAKE) --no-print-directory test-asan
@@ -29,7 +31,7 @@ test: build
 test-asan: setup
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS)
-	ctest --test-dir build-asan -L 'unit|cli' $(CTEST_ARGS)
+	ctest --test-dir build-asan -L 'unit|cli|integration' $(CTEST_ARGS)
 
 bench: build
 	scripts/bench

@@ -4,8 +4,10 @@
 
 #include <iostream>
 
+#include "apikey_cmd.h"
 #include "audit_cmd.h"
 #include "eth_cmd.h"
+#include "serve_cmd.h"
 #include "stark_cmd.h"
 #include "vp/base/status.h"
 
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   vp::app::AddEthCommands(app, &exit_code);
+  vp::app::AddServeCommands(app, &exit_code);
+  vp::app::AddApiKeyCommands(app, &exit_code);
   vp::app::AddAuditCommands(app, &exit_code);
   vp::app::AddStarkCommands(app, &exit_code);
   app.add_subcommand("demo", "Show the signing core at work on a development key")->callback([&] {

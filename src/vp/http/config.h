@@ -1,0 +1,89 @@
+// GatewayConfig: every setting of `vaultproof serve`, with its default, loaded in layers:
+// defaults < TOML file (--config) < environment VAULTPROOF_<SECTION>_<KEY> < flags.
+// docs/api.md ("Configuration") lists every key.
+//
+//   ASSIGN_OR_RETURN(GatewayConfig cfg, LoadGatewayConfig("gateway.toml", GetEnvFn()));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vp/base/status.h"
+
+namespace vp::http {
+
+struct RouteRateLimit {
+  int64_t per_key = 0;  // 0: the [rate_limits] default applies
+  int64_t per_ip = 0;
+  int64_t window_ms = 0;
+};
+
+struct GatewayConfig {
+  // [server]
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "var";
+  int64_t threads = 0;  // 0: one per core
+  std::string tls_cert;  // both set: HTTPS
+  std::string tls_key;
+  int64_t max_connections = 10000;
+  int64_t max_connections_per_ip = 1000;
+  // [limits]
+  int64_t body_bytes = 64 * 1024;
+  int64_t header_bytes = 16 * 1024;
+  int64_t read_timeout_ms = 10000;   // a whole request, from its first byte
+  int64_t idle_timeout_ms = 60000;   // between keep-alive requests
+  int64_t write_timeout_ms = 10000;
+  int64_t shutdown_grace_ms = 15000;
+  // [cors]
+  std::vector<std::string> cors_origins;  // exact origins; "*" allows any
+  // [auth]
+  int64_t max_skew_s = 300;
+  int64_t key_cache_ms = 30000;  // how long a key's role/disabled flag is trusted from cache
+  // [rate_limits]
+  int64_t per_key_limit = 1200;
+  int64_t per_key_window_ms = 60000;
+  int64_t per_ip_limit = 2400;
+  int64_t per_ip_window_ms = 60000;
+  int64_t global_hourly = 1000000;   // 0: off
+  int64_t global_daily = 10000000;   // 0: off
+  int64_t persist_interval_ms = 5000;
+  std::map<std::string, RouteRateLimit> route_limits;  // "POST /v1/echo" -> limits
+  // [store]
+  std::string db_url;  // "" -> <data_dir>/vaultproof.db
+  int64_t store_threads = 4;
+  int64_t pool_size = 8;
+  // [audit]
+  bool audit_reads = true;               // also audit authenticated reads (asynchronously)
+  int64_t audit_digest_every = 1000;     // records per signed digest
+  int64_t audit_digest_interval_ms = 60000;
+  // [log]
+  std::string log_level = "info";  // trace, debug, info, warn, error, off
+  bool access_log = false;         // one line per request (debug aid; costs throughput)
+
+  std::string DbUrl() const { return db_url.empty() ? data_dir + "/vaultproof.db" : db_url; }
+};
+
+using GetEnvFn = std::function<std::optional<std::string>(const std::string&)>;
+// Reads the real process environment.
+GetEnvFn ProcessEnv();
+
+// Applies a TOML document (text) over cfg. Unknown keys and wrong types are
+// kInvalidArgument naming the key.
+Status ApplyToml(std::string_view toml_text, GatewayConfig& cfg);
+// Applies VAULTPROOF_<SECTION>_<KEY> variables over cfg (lists are comma-separated).
+Status ApplyEnv(const GetEnvFn& env, GatewayConfig& cfg);
+// defaults, then the file (if path non-empty; unreadable is kInvalidArgument), then env.
+StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path, const GetEnvFn& env);
+
+// Checks ranges (positive limits, parsable listen address). kInvalidArgument on failure.
+Status Validate(const GatewayConfig& cfg);
+
+// "host:port" -> (host, port); "[::1]:8080" too. Port 0 means "any free port".
+StatusOr<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);
+
+}  // namespace vp::http

@@ -1,0 +1,904 @@
+#include "vp/http/gateway.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "vp/audit/audit.h"
+#include "vp/crypto/hash.h"
+#include "vp/http/api_key_service.h"
+#include "vp/http/envelope.h"
+#include "vp/http/metrics.h"
+#include "vp/http/rate_limiter.h"
+#include "vp/http/replay_guard.h"
+#include "vp/http/router.h"
+#include "vp/http/server.h"
+#include "vp/http/vp1_auth.h"
+#include "vp/store/db.h"
+#include "vp/store/idempotency.h"
+#include "vp/store/rate_limits.h"
+#include "vp/store/replay.h"
+
+namespace vp::http {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr int64_t kHourMs = 3600LL * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr int64_t kMaintenanceMs = 60000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// One JSON object per line on stderr: {"time","level","msg",...fields}. Never secrets.
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level) {
+  auto logger = std::make_shared<spdlog::logger>("vp", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("{\"time\":\"%Y-%m-%dT%H:%M:%S.%eZ\",\"level\":\"%l\",%v}", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::warn);
+  return logger;
+}
+
+std::string LogFields(std::string_view msg, const json& fields) {
+  std::string out = "\"msg\":" + json(std::string(msg)).dump(-1, ' ', false, json::error_handler_t::replace);
+  for (const auto& [k, v] : fields.items()) {
+    out += ",\"" + k + "\":" + v.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return out;
+}
+
+// Decodes %XX and '+' in a query component; malformed escapes are kInvalidArgument.
+StatusOr<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= s.size()) return InvalidArgumentError("query: bad % escape");
+      auto b = HexDecode(s.substr(i + 1, 2), HexPrefix::kForbidden);
+      if (!b.ok() || b->size() != 1) return InvalidArgumentError("query: bad % escape");
+      out += static_cast<char>((*b)[0]);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      ASSIGN_OR_RETURN(std::string k, PercentDecode(part.substr(0, eq)));
+      std::string v;
+      if (eq != std::string_view::npos) {
+        ASSIGN_OR_RETURN(v, PercentDecode(part.substr(eq + 1)));
+      }
+      out.emplace_back(std::move(k), std::move(v));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+StatusOr<int64_t> ParseNonNegative(std::string_view text, const char* what) {
+  if (text.empty() || text.size() > 18) return InvalidArgumentError(std::string(what) + ": expected a non-negative integer");
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return InvalidArgumentError(std::string(what) + ": expected a non-negative integer");
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+json AuditRecordJson(const audit::AuditRecord& r) {
+  return json{{"seq", r.seq},           {"time", r.time_ms},      {"requestId", r.request_id},
+              {"principal", r.principal}, {"action", r.action},   {"resource", r.resource},
+              {"outcome", r.outcome},   {"sourceIp", r.source_ip}, {"details", r.details},
+              {"hash", HexEncode(r.hash)}};
+}
+
+json ApiKeyJson(const store::ApiKey& k) {
+  json j = {{"keyId", k.id}, {"name", k.name}, {"role", k.role}, {"disabled", k.disabled},
+            {"createdAt", k.created_at_ms}};
+  j["lastUsedAt"] = k.last_used_at_ms ? json(*k.last_used_at_ms) : json(nullptr);
+  return j;
+}
+
+std::string OutcomeFor(unsigned status) {
+  if (status < 400) return "success";
+  if (status == 401 || status == 403) return "denied";
+  if (status == 429) return "rate_limited";
+  if (status < 500) return "rejected";
+  return "error";
+}
+
+}  // namespace
+
+struct Principal {
+  std::string key_id;
+  std::string role;
+};
+
+enum class Access { kPublic, kAuthenticated };
+enum class AuditMode { kNone, kAsync, kDurable };
+
+struct Gateway::Impl {
+  using RouteFn = asio::awaitable<Response> (Impl::*)(Request&, const Principal&);
+  struct RouteSpec {
+    Access access;
+    std::vector<std::string> roles;  // empty: any role
+    AuditMode audit;
+    bool idempotent;  // honours Idempotency-Key (POST)
+    RouteFn fn;
+  };
+
+  GatewayConfig cfg;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<store::Db> db;
+  bool distributed = false;  // PostgreSQL: limits and replay state live in the store
+  std::shared_ptr<audit::FileDigestSigner> signer;
+  std::unique_ptr<audit::AuditWriter> audit;
+  std::unique_ptr<ApiKeyService> keys;
+  std::unique_ptr<store::IdempotencyRepo> idempotency;
+  std::unique_ptr<store::RateLimitRepo> rate_repo;
+  std::unique_ptr<store::ReplayRepo> replay_repo;
+  MemoryRateLimiter limiter;
+  ReplayGuard replay_guard;
+  Router router;
+  std::vector<RouteSpec> routes;
+  std::unique_ptr<Metrics> metrics;
+  std::atomic<uint64_t> audit_failures{0};
+  std::unique_ptr<asio::thread_pool> store_pool;
+  // Last: destroyed first, so no coroutine outlives the members it uses.
+  std::unique_ptr<HttpServer> server;
+
+  explicit Impl(const GatewayConfig& c) : cfg(c), replay_guard(c.max_skew_s) {}
+
+  void Add(const char* method, const char* pattern, Access access, std::vector<std::string> roles, AuditMode audit_mode,
+           bool idem, RouteFn fn) {
+    auto idx = router.Add(method, pattern);
+    if (!idx.ok()) return;  // the table below is fixed; duplicates are a programming error caught by tests
+    routes.push_back({access, std::move(roles), audit_mode, idem, fn});
+  }
+
+  // ---- running blocking store work off the io threads ----
+
+  template <typename Fn>
+  auto OnStore(const char* op, Fn fn) -> asio::awaitable<decltype(fn())> {
+    using T = decltype(fn());
+    auto ex = co_await asio::this_coro::executor;
+    std::optional<T> result;
+    // The initiation is a named object: GCC 12 destroys a lambda with non-trivial captures
+    // (here the executor) twice when it is created inside the co_await expression.
+    auto initiation = [this, &fn, &result, ex, op](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          asio::post(*store_pool, [this, h, &fn, &result, ex, op] {
+            auto t0 = std::chrono::steady_clock::now();
+            try {
+              result.emplace(fn());
+            } catch (const std::exception& e) {
+              result.emplace(InternalError(std::string("store call threw: ") + e.what()));
+            }
+            metrics->Observe("vp_store_latency_seconds", "op", op, SecondsSince(t0));
+            asio::post(ex, [h] { std::move(*h)(); });
+          });
+        };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(initiation, asio::use_awaitable);
+    co_return std::move(*result);
+  }
+
+  // Appends and waits for COMMIT (group commit: one transaction for every record queued
+  // meanwhile, from every connection).
+  asio::awaitable<StatusOr<int64_t>> AuditDurable(audit::AuditRecord& rec) {
+    auto ex = co_await asio::this_coro::executor;
+    std::optional<StatusOr<int64_t>> result;
+    auto initiation = [this, &rec, &result, ex](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          audit->Append(std::move(rec), [h, &result, ex](StatusOr<int64_t> seq) {
+            result.emplace(std::move(seq));
+            asio::post(ex, [h] { std::move(*h)(); });
+          });
+        };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(initiation, asio::use_awaitable);
+    co_return std::move(*result);
+  }
+
+  void AuditAsync(audit::AuditRecord rec) {
+    audit->Append(std::move(rec), [this](StatusOr<int64_t> seq) {
+      if (!seq.ok()) audit_failures.fetch_add(1, std::memory_order_relaxed);
+    });
+  }
+
+  audit::AuditRecord Record(const Request& req, std::string principal, std::string action, std::string outcome,
+                            json details) {
+    audit::AuditRecord r;
+    r.request_id = req.request_id;
+    r.principal = std::move(principal);
+    r.action = std::move(action);
+    r.resource = req.path;
+    r.outcome = std::move(outcome);
+    r.source_ip = req.remote_ip;
+    r.details = details.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+  }
+
+  // ---- the pipeline ----
+
+  bool OriginAllowed(std::string_view origin) const {
+    for (const std::string& o : cfg.cors_origins) {
+      if (o == "*" || o == origin) return true;
+    }
+    return false;
+  }
+
+  Response Preflight(const Request& req, std::string_view origin) {
+    std::string_view want = req.Header("access-control-request-method");
+    RouteMatch m = router.Match(want, req.path);
+    if (!OriginAllowed(origin)) {
+      return ErrorResponse(PermissionDeniedError("CORS: origin not allowed"), req.request_id);
+    }
+    if (m.kind != RouteMatch::kFound) {
+      return ErrorResponse(PermissionDeniedError("CORS: method not allowed for this path"), req.request_id);
+    }
+    Response r;
+    r.status = 204;
+    r.content_type = "text/plain";
+    r.SetHeader("Access-Control-Allow-Origin", std::string(origin));
+    r.SetHeader("Access-Control-Allow-Methods", std::string(want));
+    r.SetHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+    r.SetHeader("Access-Control-Max-Age", "600");
+    r.SetHeader("Vary", "Origin");
+    return r;
+  }
+
+  asio::awaitable<Response> Handle(Request& req) {
+    std::string_view origin = req.Header("origin");
+    Response res;
+    size_t metric_route = metrics->unmatched_route();
+    if (req.method == "OPTIONS" && !origin.empty() && req.HasHeader("access-control-request-method")) {
+      res = Preflight(req, origin);
+    } else {
+      RouteMatch m = router.Match(req.method, req.path);
+      if (m.kind == RouteMatch::kNotFound) {
+        res = ErrorResponse(NotFoundError("no route for " + req.method + " " + req.path), req.request_id);
+      } else if (m.kind == RouteMatch::kMethodNotAllowed) {
+        res = ErrorResponse(InvalidArgumentError("method " + req.method + " not allowed; allowed: " + m.allowed),
+                            req.request_id, 405);
+        res.SetHeader("Allow", m.allowed);
+      } else {
+        req.params = std::move(m.params);
+        req.route = router.Label(m.index);
+        req.route_index = m.index;
+        metric_route = m.index;
+        res = co_await Process(req, routes[m.index]);
+      }
+      if (!origin.empty() && OriginAllowed(origin)) {
+        res.SetHeader("Access-Control-Allow-Origin", std::string(origin));
+        res.SetHeader("Access-Control-Expose-Headers", "X-Request-ID, Retry-After, Idempotent-Replayed");
+        res.SetHeader("Vary", "Origin");
+      }
+    }
+    double took = SecondsSince(req.received_at);
+    metrics->ObserveRequest(metric_route, res.status, took);
+    if (cfg.access_log || res.status >= 500) {
+      log->log(res.status >= 500 ? spdlog::level::warn : spdlog::level::info,
+               LogFields("request", {{"requestId", req.request_id},
+                                     {"method", req.method},
+                                     {"path", req.path},
+                                     {"status", res.status},
+                                     {"ms", took * 1000},
+                                     {"ip", req.remote_ip}}));
+    }
+    co_return res;
+  }
+
+  struct LimitSpec {
+    std::string bucket;
+    int64_t window_ms;
+    int64_t limit;
+    RateKind kind;
+    const char* scope;
+  };
+
+  asio::awaitable<std::optional<Response>> CheckLimits(const Request& req, const std::vector<LimitSpec>& limits,
+                                                        const std::string& principal) {
+    int64_t now = NowMs();
+    for (const LimitSpec& l : limits) {
+      RateDecision d;
+      if (distributed) {
+        auto r = co_await OnStore("rate_limit_hit", [&] {
+          return rate_repo->Hit(l.bucket, l.window_ms, l.limit, now,
+                                l.kind == RateKind::kSliding ? store::WindowKind::kSliding : store::WindowKind::kFixed);
+        });
+        if (!r.ok()) co_return ErrorResponse(UnavailableError("rate limiter unavailable"), req.request_id);
+        d.allowed = r->allowed;
+        d.remaining = r->remaining;
+        d.retry_after_ms = r->retry_after_ms;
+      } else {
+        d = limiter.Hit(l.bucket, l.window_ms, l.limit, now, l.kind);
+      }
+      if (!d.allowed) {
+        metrics->Count("vp_rate_limited_total", "scope", l.scope);
+        Response res = ErrorResponse(ResourceExhaustedError(std::string("rate limit exceeded (") + l.scope + ")"),
+                                     req.request_id);
+        res.SetHeader("Retry-After", std::to_string(RetryAfterSeconds(d.retry_after_ms)));
+        AuditAsync(Record(req, principal, "rate_limit.refused", "denied", {{"scope", l.scope}, {"route", req.route}}));
+        co_return res;
+      }
+    }
+    co_return std::nullopt;
+  }
+
+  const RouteRateLimit* RouteLimit(std::string_view label) const {
+    auto it = cfg.route_limits.find(std::string(label));
+    return it == cfg.route_limits.end() ? nullptr : &it->second;
+  }
+
+  // Authenticates the request; on failure returns the Status (401 / 503) and the reason label.
+  asio::awaitable<StatusOr<Principal>> Authenticate(const Request& req, std::string* reason,
+                                                    std::string* claimed_key) {
+    std::string_view header = req.Header("authorization");
+    if (header.empty()) {
+      *reason = "missing";
+      co_return UnauthenticatedError("missing Authorization header (VP1-HMAC-SHA256)");
+    }
+    auto auth = ParseVp1Authorization(header);
+    if (!auth.ok()) {
+      *reason = "malformed";
+      co_return auth.status();
+    }
+    *claimed_key = auth->key_id;
+    int64_t now_ms = NowMs();
+    Status skew = Vp1CheckSkew(auth->timestamp, now_ms / 1000, cfg.max_skew_s);
+    if (!skew.ok()) {
+      *reason = "skew";
+      co_return skew;
+    }
+    std::shared_ptr<const CachedApiKey> key = keys->Cached(auth->key_id, now_ms);
+    if (!key) {
+      auto loaded = co_await OnStore("api_key_get", [&] { return keys->Load(auth->key_id, now_ms); });
+      if (!loaded.ok()) {
+        *reason = "store";
+        log->error(LogFields("api key lookup failed", {{"requestId", req.request_id},
+                                                        {"error", loaded.status().ToString()}}));
+        co_return loaded.status().code() == StatusCode::kInternal
+            ? UnauthenticatedError("API key cannot be verified")
+            : UnavailableError("key store unavailable");
+      }
+      key = *loaded;
+    }
+    if (!key->found) {
+      *reason = "unknown_key";
+      co_return UnauthenticatedError("unknown API key");
+    }
+    if (key->disabled) {
+      *reason = "disabled_key";
+      co_return UnauthenticatedError("API key is disabled");
+    }
+    Status sig = Vp1Verify(*auth, key->secret.view(), req.method, req.path, req.query, req.body);
+    if (!sig.ok()) {
+      *reason = "bad_signature";
+      co_return sig;
+    }
+    bool fresh = true;
+    if (distributed) {
+      auto r = co_await OnStore("replay_remember", [&] {
+        return replay_repo->Remember(auth->key_id, HexEncode(auth->signature),
+                                     (auth->timestamp + cfg.max_skew_s + 1) * 1000, now_ms);
+      });
+      if (!r.ok()) {
+        *reason = "store";
+        co_return UnavailableError("replay store unavailable");
+      }
+      fresh = *r;
+    } else {
+      fresh = replay_guard.Remember(auth->timestamp, auth->signature, now_ms / 1000);
+    }
+    if (!fresh) {
+      *reason = "replay";
+      co_return UnauthenticatedError("replayed signature: add a unique query parameter to repeat a request");
+    }
+    keys->NoteUse(key->id, now_ms);
+    co_return Principal{key->id, key->role};
+  }
+
+  asio::awaitable<Response> Process(Request& req, const RouteSpec& spec) {
+    // GCC 12 may destroy temporaries inside a co_await expression twice: every argument of
+    // a co_awaited call in this file is a named object.
+    if (spec.access == Access::kPublic) {
+      const Principal nobody;
+      co_return co_await (this->*spec.fn)(req, nobody);
+    }
+
+    const RouteRateLimit* rl = RouteLimit(req.route);
+    {
+      std::vector<LimitSpec> ip_limits;
+      ip_limits.push_back({"ip:" + req.remote_ip, cfg.per_ip_window_ms, cfg.per_ip_limit, RateKind::kSliding, "ip"});
+      if (rl != nullptr && rl->per_ip > 0) {
+        ip_limits.push_back({"route:" + std::string(req.route) + "|ip:" + req.remote_ip,
+                             rl->window_ms > 0 ? rl->window_ms : cfg.per_ip_window_ms, rl->per_ip,
+                             RateKind::kSliding, "route_ip"});
+      }
+      const std::string anonymous;
+      std::optional<Response> refused = co_await CheckLimits(req, ip_limits, anonymous);
+      if (refused) co_return std::move(*refused);
+    }
+
+    std::string reason, claimed;
+    StatusOr<Principal> who = co_await Authenticate(req, &reason, &claimed);
+    if (!who.ok()) {
+      metrics->Count("vp_auth_failures_total", "reason", reason);
+      AuditAsync(Record(req, claimed, "auth.failure", "denied",
+                        {{"reason", reason}, {"route", req.route}}));
+      co_return ErrorResponse(who.status(), req.request_id);
+    }
+    const Principal& p = *who;
+    if (!spec.roles.empty()) {
+      bool allowed = false;
+      for (const std::string& r : spec.roles) allowed = allowed || r == p.role;
+      if (!allowed) {
+        metrics->Count("vp_auth_failures_total", "reason", "role");
+        AuditAsync(Record(req, p.key_id, "authz.denied", "denied", {{"role", p.role}, {"route", req.route}}));
+        co_return ErrorResponse(PermissionDeniedError("role " + p.role + " may not call " + std::string(req.route)),
+                                req.request_id);
+      }
+    }
+
+    {
+      std::vector<LimitSpec> limits;
+      limits.push_back({"key:" + p.key_id, cfg.per_key_window_ms, cfg.per_key_limit, RateKind::kSliding, "key"});
+      if (rl != nullptr && rl->per_key > 0) {
+        limits.push_back({"route:" + std::string(req.route) + "|key:" + p.key_id,
+                          rl->window_ms > 0 ? rl->window_ms : cfg.per_key_window_ms, rl->per_key,
+                          RateKind::kSliding, "route_key"});
+      }
+      if (cfg.global_hourly > 0) limits.push_back({"global:hour", kHourMs, cfg.global_hourly, RateKind::kFixed, "global_hour"});
+      if (cfg.global_daily > 0) limits.push_back({"global:day", kDayMs, cfg.global_daily, RateKind::kFixed, "global_day"});
+      std::optional<Response> refused = co_await CheckLimits(req, limits, p.key_id);
+      if (refused) co_return std::move(*refused);
+    }
+
+    // Idempotency: the request hash covers method, path and body, not the query or the
+    // signature, so a retry (new timestamp, new nonce parameter) still matches.
+    std::string idem_key(req.Header("idempotency-key"));
+    bool idem = spec.idempotent && req.method == "POST" && !idem_key.empty();
+    if (idem) {
+      if (idem_key.size() > 255) {
+        co_return ErrorResponse(InvalidArgumentError("Idempotency-Key: at most 255 characters"), req.request_id);
+      }
+      std::string material = req.method + "\n" + req.path + "\n";
+      material += HexEncode(crypto::Sha256(AsBytes(req.body)));
+      ByteArray<32> request_hash = crypto::Sha256(AsBytes(material));
+      int64_t now = NowMs();
+      auto reservation = co_await OnStore("idempotency_reserve", [&] {
+        return idempotency->Reserve(p.key_id, idem_key, request_hash, now);
+      });
+      if (!reservation.ok()) {
+        if (reservation.status().code() == StatusCode::kInvalidArgument) {
+          co_return ErrorResponse(reservation.status(), req.request_id);
+        }
+        co_return ErrorResponse(UnavailableError("idempotency store unavailable"), req.request_id);
+      }
+      switch (reservation->outcome) {
+        case store::ReserveOutcome::kNew:
+          break;
+        case store::ReserveOutcome::kInProgress:
+          co_return ErrorResponse(FailedPreconditionError("a request with this Idempotency-Key is still in progress"),
+                                  req.request_id);
+        case store::ReserveOutcome::kConflict:
+          co_return ErrorResponse(
+              FailedPreconditionError("Idempotency-Key was already used with a different request"), req.request_id);
+        case store::ReserveOutcome::kCompleted: {
+          const store::StoredResponse& stored = *reservation->response;
+          Response res;
+          res.status = static_cast<unsigned>(stored.status_code);
+          res.content_type = stored.content_type;
+          res.body.assign(stored.body.begin(), stored.body.end());
+          res.SetHeader("Idempotent-Replayed", "true");
+          audit::AuditRecord rec = Record(req, p.key_id, std::string(req.route), OutcomeFor(res.status),
+                                          {{"status", res.status}, {"idempotentReplay", true}});
+          if (spec.audit == AuditMode::kDurable) {
+            auto seq = co_await AuditDurable(rec);
+            if (!seq.ok()) co_return ErrorResponse(UnavailableError("audit log unavailable"), req.request_id);
+          } else if (spec.audit == AuditMode::kAsync) {
+            AuditAsync(std::move(rec));
+          }
+          co_return res;
+        }
+      }
+    }
+
+    Response res = co_await (this->*spec.fn)(req, p);
+
+    audit::AuditRecord rec = Record(req, p.key_id, std::string(req.route), OutcomeFor(res.status),
+                                    {{"status", res.status}});
+    if (spec.audit == AuditMode::kDurable) {
+      auto seq = co_await AuditDurable(rec);
+      if (!seq.ok()) {
+        // Never acknowledge what the audit log does not hold.
+        log->error(LogFields("audit append failed", {{"requestId", req.request_id},
+                                                      {"error", seq.status().ToString()}}));
+        if (idem) co_await OnStore("idempotency_release", [&] { return idempotency->Release(p.key_id, idem_key); });
+        co_return ErrorResponse(UnavailableError("audit log unavailable"), req.request_id);
+      }
+    } else if (spec.audit == AuditMode::kAsync && cfg.audit_reads) {
+      AuditAsync(std::move(rec));
+    }
+
+    if (idem) {
+      int64_t now = NowMs();
+      Status s;
+      if (res.status >= 500) {
+        s = co_await OnStore("idempotency_release", [&] { return idempotency->Release(p.key_id, idem_key); });
+      } else {
+        s = co_await OnStore("idempotency_complete", [&] {
+          return idempotency->Complete(p.key_id, idem_key, static_cast<int>(res.status), res.content_type,
+                                       AsBytes(res.body), now);
+        });
+      }
+      if (!s.ok()) {
+        log->warn(LogFields("idempotency record not stored", {{"requestId", req.request_id},
+                                                               {"error", s.ToString()}}));
+      }
+    }
+    co_return res;
+  }
+
+  // ---- handlers ----
+
+  asio::awaitable<Response> Healthz(Request&, const Principal&) {
+    co_return DataResponse({{"status", "ok"}});
+  }
+
+  asio::awaitable<Response> Readyz(Request& req, const Principal&) {
+    if (server->draining()) co_return ErrorResponse(UnavailableError("shutting down"), req.request_id);
+    Status s = co_await OnStore("ping", [&] {
+      return db->WithConn([](store::Conn& c) { return c.Query("SELECT 1").status(); });
+    });
+    if (!s.ok()) co_return ErrorResponse(UnavailableError("store unreachable"), req.request_id);
+    co_return DataResponse({{"status", "ready"}, {"store", "ok"}, {"audit", "ok"}});
+  }
+
+  asio::awaitable<Response> MetricsText(Request&, const Principal&) {
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics->Render();
+    co_return r;
+  }
+
+  asio::awaitable<Response> Ping(Request&, const Principal& p) {
+    co_return DataResponse({{"pong", true}, {"keyId", p.key_id}, {"role", p.role}, {"time", NowMs()}});
+  }
+
+  asio::awaitable<Response> Echo(Request& req, const Principal&) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) co_return ErrorResponse(body.status(), req.request_id);
+    co_return DataResponse({{"echo", std::move(*body)}});
+  }
+
+  asio::awaitable<Response> CreateApiKey(Request& req, const Principal&) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) co_return ErrorResponse(body.status(), req.request_id);
+    const json& j = *body;
+    if (!j.contains("role") || !j["role"].is_string()) {
+      co_return ErrorResponse(InvalidArgumentError("role: required string"), req.request_id);
+    }
+    if (!j.contains("name") || !j["name"].is_string()) {
+      co_return ErrorResponse(InvalidArgumentError("name: required string"), req.request_id);
+    }
+    std::string role = j["role"].get<std::string>();
+    std::string name = j["name"].get<std::string>();
+    int64_t now = NowMs();
+    auto created = co_await OnStore("api_key_create", [&] { return keys->Create(role, name, now); });
+    if (!created.ok()) co_return ErrorResponse(created.status(), req.request_id);
+    json out = ApiKeyJson(created->record);
+    out["secret"] = created->secret;
+    SecureWipe(created->secret.data(), created->secret.size());
+    co_return DataResponse(out, 201);
+  }
+
+  asio::awaitable<Response> ListApiKeys(Request& req, const Principal&) {
+    auto list = co_await OnStore("api_key_list", [&] { return keys->List(); });
+    if (!list.ok()) co_return ErrorResponse(list.status(), req.request_id);
+    json arr = json::array();
+    for (const store::ApiKey& k : *list) arr.push_back(ApiKeyJson(k));
+    co_return DataResponse({{"keys", std::move(arr)}});
+  }
+
+  asio::awaitable<Response> DisableApiKey(Request& req, const Principal&) {
+    std::string id(req.Param("id"));
+    Status s = co_await OnStore("api_key_disable", [&] { return keys->SetDisabled(id, true); });
+    if (!s.ok()) co_return ErrorResponse(s, req.request_id);
+    co_return DataResponse({{"keyId", id}, {"disabled", true}});
+  }
+
+  asio::awaitable<Response> AuditEvents(Request& req, const Principal&) {
+    auto params = ParseQuery(req.query);
+    if (!params.ok()) co_return ErrorResponse(params.status(), req.request_id);
+    audit::AuditFilter filter;
+    std::optional<int64_t> cursor;
+    size_t limit = 100;
+    audit::AuditOrder order = audit::AuditOrder::kOldestFirst;
+    for (const auto& [k, v] : *params) {
+      StatusOr<int64_t> n = int64_t{0};
+      if (k == "principal") {
+        filter.principal = v;
+      } else if (k == "action") {
+        filter.action = v;
+      } else if (k == "outcome") {
+        filter.outcome = v;
+      } else if (k == "since" || k == "until" || k == "cursor" || k == "limit") {
+        n = ParseNonNegative(v, k.c_str());
+        if (!n.ok()) co_return ErrorResponse(n.status(), req.request_id);
+        if (k == "since") filter.since_ms = *n;
+        if (k == "until") filter.until_ms = *n;
+        if (k == "cursor") cursor = *n;
+        if (k == "limit") {
+          if (*n < 1 || *n > static_cast<int64_t>(audit::AuditReader::kMaxLimit)) {
+            co_return ErrorResponse(InvalidArgumentError("limit: must be 1..1000"), req.request_id);
+          }
+          limit = static_cast<size_t>(*n);
+        }
+      } else if (k == "order") {
+        if (v == "asc") {
+          order = audit::AuditOrder::kOldestFirst;
+        } else if (v == "desc") {
+          order = audit::AuditOrder::kNewestFirst;
+        } else {
+          co_return ErrorResponse(InvalidArgumentError("order: asc or desc"), req.request_id);
+        }
+      }
+      // Other parameters (the unique nonce that keeps signatures distinct) are ignored.
+    }
+    auto page = co_await OnStore("audit_query", [&] {
+      return audit::AuditReader(*db).Query(filter, cursor, limit, order);
+    });
+    if (!page.ok()) co_return ErrorResponse(page.status(), req.request_id);
+    json events = json::array();
+    for (const audit::AuditRecord& r : page->records) events.push_back(AuditRecordJson(r));
+    json out = {{"events", std::move(events)}};
+    out["nextCursor"] = page->next_cursor ? json(*page->next_cursor) : json(nullptr);
+    co_return DataResponse(out);
+  }
+
+  void BuildRoutes() {
+    const std::vector<std::string> any;
+    Add("GET", "/healthz", Access::kPublic, any, AuditMode::kNone, false, &Impl::Healthz);
+    Add("GET", "/readyz", Access::kPublic, any, AuditMode::kNone, false, &Impl::Readyz);
+    Add("GET", "/metrics", Access::kPublic, any, AuditMode::kNone, false, &Impl::MetricsText);
+    Add("GET", "/v1/ping", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::Ping);
+    Add("POST", "/v1/echo", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true, &Impl::Echo);
+    // Creating a key is not idempotent-replayable: the stored response would hold the secret.
+    Add("POST", "/v1/api-keys", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false, &Impl::CreateApiKey);
+    Add("GET", "/v1/api-keys", Access::kAuthenticated, {"admin"}, AuditMode::kAsync, false, &Impl::ListApiKeys);
+    Add("POST", "/v1/api-keys/{id}/disable", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, true,
+        &Impl::DisableApiKey);
+    Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
+        &Impl::AuditEvents);
+  }
+
+  // ---- background work ----
+
+  store::RateLimitSnapshot LimiterSnapshot() {
+    store::RateLimitSnapshot snap;
+    for (auto& s : limiter.Export(NowMs())) {
+      if (s.kind == RateKind::kSliding) {
+        snap.sliding.push_back({s.bucket, s.hits});
+      } else if (s.hits.size() == 2) {
+        snap.fixed.push_back({s.bucket, s.hits[0], s.hits[1]});
+      }
+    }
+    return snap;
+  }
+
+  int64_t MaxWindowMs() const {
+    int64_t m = std::max({cfg.per_key_window_ms, cfg.per_ip_window_ms, kDayMs});
+    for (const auto& [route, rl] : cfg.route_limits) m = std::max(m, rl.window_ms);
+    return m;
+  }
+
+  Status RestoreLimiter() {
+    auto snap = rate_repo->LoadSnapshot(NowMs(), MaxWindowMs());
+    if (!snap.ok()) return snap.status();
+    std::vector<MemoryRateLimiter::Snapshot> in;
+    for (const auto& s : snap->sliding) in.push_back({s.bucket, RateKind::kSliding, 0, s.hits_ms});
+    for (const auto& f : snap->fixed) {
+      int64_t window = f.bucket == "global:day" ? kDayMs : kHourMs;
+      in.push_back({f.bucket, RateKind::kFixed, window, {f.window_start_ms, f.count}});
+    }
+    for (auto& s : in) {
+      if (s.kind == RateKind::kSliding) std::sort(s.hits.begin(), s.hits.end());
+    }
+    limiter.Import(in, MaxWindowMs());
+    return OkStatus();
+  }
+
+  asio::awaitable<void> Background() {
+    asio::steady_timer timer(server->io());
+    int64_t since_maintenance = 0;
+    int64_t interval = std::max<int64_t>(100, cfg.persist_interval_ms);
+    while (!server->draining()) {
+      timer.expires_after(std::chrono::milliseconds(interval));
+      co_await timer.async_wait(kTuple);
+      if (server->draining()) break;
+      if (!distributed) {
+        store::RateLimitSnapshot snap = LimiterSnapshot();
+        Status s = co_await OnStore("rate_limit_persist", [&] { return rate_repo->SaveSnapshot(snap); });
+        if (!s.ok()) log->warn(LogFields("rate-limit state not persisted", {{"error", s.ToString()}}));
+      }
+      since_maintenance += interval;
+      if (since_maintenance >= kMaintenanceMs) {
+        since_maintenance = 0;
+        int64_t now = NowMs();
+        Status s = co_await OnStore("maintenance", [&]() -> Status {
+          Status first = keys->FlushLastUsed();
+          auto a = idempotency->Sweep(now);
+          auto b = replay_repo->Sweep(now);
+          auto c = rate_repo->Sweep(now, MaxWindowMs());
+          if (first.ok() && !a.ok()) first = a.status();
+          if (first.ok() && !b.ok()) first = b.status();
+          if (first.ok() && !c.ok()) first = c.status();
+          return first;
+        });
+        if (!s.ok()) log->warn(LogFields("maintenance failed", {{"error", s.ToString()}}));
+      }
+    }
+  }
+};
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() = default;
+
+StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) {
+  RETURN_IF_ERROR(Validate(config));
+  auto impl = std::make_unique<Impl>(config);
+  Impl& g = *impl;
+  g.log = MakeLogger(config.log_level);
+  ::mkdir(config.data_dir.c_str(), 0700);
+  store::DbOptions db_options;
+  db_options.pool_size = static_cast<size_t>(config.pool_size);
+  ASSIGN_OR_RETURN(g.db, store::OpenDb(config.DbUrl(), db_options));
+  g.distributed = g.db->dialect() == store::Dialect::kPostgres;
+  ASSIGN_OR_RETURN(SecureBuffer pepper, ApiKeyService::LoadOrCreatePepper(config.data_dir));
+  g.keys = std::make_unique<ApiKeyService>(*g.db, std::move(pepper), config.key_cache_ms);
+  ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
+  audit::AuditWriterOptions audit_options;
+  audit_options.digest_every_records = config.audit_digest_every;
+  audit_options.digest_interval_ms = config.audit_digest_interval_ms;
+  ASSIGN_OR_RETURN(g.audit, audit::AuditWriter::Start(*g.db, g.signer, audit_options));
+  g.idempotency = std::make_unique<store::IdempotencyRepo>(*g.db);
+  g.rate_repo = std::make_unique<store::RateLimitRepo>(*g.db);
+  g.replay_repo = std::make_unique<store::ReplayRepo>(*g.db);
+  if (!g.distributed) {
+    Status s = g.RestoreLimiter();
+    if (!s.ok()) g.log->warn(LogFields("rate-limit state not restored", {{"error", s.ToString()}}));
+  }
+  g.BuildRoutes();
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < g.router.size(); ++i) labels.push_back(g.router.Label(i));
+  g.metrics = std::make_unique<Metrics>(std::move(labels));
+  g.store_pool = std::make_unique<asio::thread_pool>(static_cast<size_t>(config.store_threads));
+
+  ServerOptions so;
+  ASSIGN_OR_RETURN(auto listen, ParseListen(config.listen));
+  so.host = listen.first;
+  so.port = listen.second;
+  so.threads = static_cast<size_t>(config.threads);
+  so.body_limit = static_cast<size_t>(config.body_bytes);
+  so.header_limit = static_cast<size_t>(config.header_bytes);
+  so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  so.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  so.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  so.max_connections = static_cast<size_t>(config.max_connections);
+  so.max_connections_per_ip = static_cast<size_t>(config.max_connections_per_ip);
+  so.tls_cert = config.tls_cert;
+  so.tls_key = config.tls_key;
+  Impl* self = impl.get();
+  g.server = std::make_unique<HttpServer>(so, [self](Request& req) { return self->Handle(req); });
+  g.server->SetObserver([self](const Request& req, const Response& res) {
+    self->metrics->ObserveRequest(self->metrics->unmatched_route(), res.status, SecondsSince(req.received_at));
+    if (res.status == 413 || res.status == 431) {
+      self->AuditAsync(self->Record(req, "", "http.limit", "denied", {{"status", res.status}}));
+    }
+  });
+  HttpServer* srv = g.server.get();
+  g.metrics->AddGauge("vp_http_connections", "Open client connections.",
+                      [srv] { return static_cast<double>(srv->connections()); });
+  g.metrics->AddGauge("vp_http_refused_connections_total", "Connections refused by the connection caps.",
+                      [srv] { return static_cast<double>(srv->refused_connections()); });
+  audit::AuditWriter* writer = g.audit.get();
+  g.metrics->AddGauge("vp_audit_records_total", "Audit records committed by this process.",
+                      [writer] { return static_cast<double>(writer->stats().appended); });
+  g.metrics->AddGauge("vp_audit_batches_total", "Audit group-commit transactions.",
+                      [writer] { return static_cast<double>(writer->stats().batches); });
+  g.metrics->AddGauge("vp_audit_failures_total", "Audit records refused or lost.",
+                      [writer] { return static_cast<double>(writer->stats().failed); });
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Status Gateway::Listen() {
+  Impl& g = *impl_;
+  RETURN_IF_ERROR(g.server->Listen());
+  g.log->info(LogFields("listening", {{"address", g.cfg.listen},
+                                      {"port", g.server->port()},
+                                      {"tls", !g.cfg.tls_cert.empty()},
+                                      {"store", g.distributed ? "postgres" : "sqlite"},
+                                      {"threads", g.server->threads()},
+                                      {"auditKey", HexEncode(g.signer->public_key())}}));
+  return OkStatus();
+}
+
+uint16_t Gateway::port() const { return impl_->server->port(); }
+
+void Gateway::Shutdown() { impl_->server->Shutdown(); }
+
+Status Gateway::Run(bool install_signals) {
+  Impl& g = *impl_;
+  std::optional<asio::signal_set> signals;
+  if (install_signals) {
+    signals.emplace(g.server->io(), SIGINT, SIGTERM);
+    signals->async_wait([&g](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      g.log->info(LogFields("shutting down", {{"signal", sig}}));
+      g.server->Shutdown();
+    });
+  }
+  asio::co_spawn(g.server->io(), g.Background(), asio::detached);
+  g.server->Run();
+  signals.reset();
+
+  // Everything acknowledged is committed already; Stop() commits what async appends queued.
+  Status first = g.audit->Stop();
+  if (!g.distributed) {
+    Status s = g.rate_repo->SaveSnapshot(g.LimiterSnapshot());
+    if (first.ok() && !s.ok()) first = s;
+  }
+  Status touched = g.keys->FlushLastUsed();
+  if (first.ok() && !touched.ok()) first = touched;
+  g.store_pool->join();
+  Status flushed = g.db->Flush();
+  if (first.ok() && !flushed.ok()) first = flushed;
+  g.log->info(LogFields("stopped", {{"ok", first.ok()}}));
+  g.log->flush();
+  return first;
+}
+
+}  // namespace vp::http
