@@ -135,4 +135,26 @@ Fp2 FoldValues(std::span<const Fp2> values, Fp x_inv, Fp2 beta) {
   return acc * Fp(f).Inverse();
 }
 
+DeepCoefficients ComputeDeepCoefficients(Fp2 gamma, const StarkLayout& l, const Proof& proof) {
+  const size_t W = l.main_width, A = l.aux_width, D = l.num_segments;
+  DeepCoefficients d;
+  d.powers.resize(2 * W + 2 * A + D + 1);
+  Fp2 a = Fp2::One();
+  for (auto& p : d.powers) {
+    p = a;
+    a *= gamma;
+  }
+  const auto& gp = d.powers;
+  for (size_t c = 0; c < W; ++c) {
+    d.const_a += gp[c] * proof.ood_main_current[c];
+    d.const_b += gp[W + A + D + c] * proof.ood_main_next[c];
+  }
+  for (size_t c = 0; c < A; ++c) {
+    d.const_a += gp[W + c] * proof.ood_aux_current[c];
+    d.const_b += gp[2 * W + A + D + c] * proof.ood_aux_next[c];
+  }
+  for (size_t k = 0; k < D; ++k) d.const_a += gp[W + A + k] * proof.ood_composition[k];
+  return d;
+}
+
 }  // namespace vp::stark

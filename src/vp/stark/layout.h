@@ -9,6 +9,7 @@
 #include "vp/stark/air.h"
 #include "vp/stark/channel.h"
 #include "vp/stark/options.h"
+#include "vp/stark/proof.h"
 
 namespace vp::stark {
 
@@ -34,6 +35,19 @@ struct StarkLayout {
   size_t remainder_degree_bound = 0;    // coefficients in the remainder
   size_t composition_columns() const { return 2 * num_segments + (zk ? 2 : 0); }
 };
+
+// DEEP composition coefficients, one function for both sides so they cannot drift:
+// powers[i] = gamma^i laid out as [main cur W][aux cur A][segments D][main next W]
+// [aux next A][mask], and the constant terms const_a = sum over the current-row terms of
+// gamma^i * f_i(z) and const_b = sum over the next-row terms of gamma^j * f_j(z*g), formed
+// from the out-of-domain values in the proof.
+struct DeepCoefficients {
+  std::vector<Fp2> powers;
+  Fp2 const_a = Fp2::Zero();
+  Fp2 const_b = Fp2::Zero();
+  Fp2 mask() const { return powers.back(); }
+};
+DeepCoefficients ComputeDeepCoefficients(Fp2 gamma, const StarkLayout& layout, const Proof& proof);
 
 inline constexpr size_t kMaxLogTraceLength = 26;
 inline Fp DomainOffset() { return Fp::Generator(); }

@@ -377,26 +377,11 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   t = Clock::now();
   const Fp2 gamma = ch.DrawFp2();
   const size_t W = l.main_width, A = l.aux_width;
-  std::vector<Fp2> gp(2 * W + 2 * A + D + 1);
-  {
-    Fp2 a = Fp2::One();
-    for (auto& p : gp) {
-      p = a;
-      a *= gamma;
-    }
-  }
   // Coefficient layout: [main cur W][aux cur A][segments D][main next W][aux next A][mask].
-  Fp2 const_a = Fp2::Zero(), const_b = Fp2::Zero();
-  for (size_t c = 0; c < W; ++c) {
-    const_a += gp[c] * proof.ood_main_current[c];
-    const_b += gp[W + A + D + c] * proof.ood_main_next[c];
-  }
-  for (size_t c = 0; c < A; ++c) {
-    const_a += gp[W + c] * proof.ood_aux_current[c];
-    const_b += gp[2 * W + A + D + c] * proof.ood_aux_next[c];
-  }
-  for (size_t k = 0; k < D; ++k) const_a += gp[W + A + k] * proof.ood_composition[k];
-  const Fp2 gamma_mask = gp.back();
+  const DeepCoefficients coeffs = ComputeDeepCoefficients(gamma, l, proof);
+  const std::vector<Fp2>& gp = coeffs.powers;
+  const Fp2 const_a = coeffs.const_a, const_b = coeffs.const_b;
+  const Fp2 gamma_mask = coeffs.mask();
   // The column sums are linear, so they are formed once on coefficients (n per column)
   // and extended together, instead of per LDE point (N per column).
   std::vector<std::vector<Fp>> sums(4, std::vector<Fp>(l.n));  // A.re, A.im, B.re, B.im

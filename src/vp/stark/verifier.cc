@@ -147,24 +147,9 @@ Status Verify(const Air& air, const Proof& proof, const VerifierConfig& config) 
                                positions, l.composition_columns(), l.zk, "composition"));
 
   // DEEP values at the queried positions.
-  std::vector<Fp2> gp(2 * W + 2 * A + D + 1);
-  {
-    Fp2 a = Fp2::One();
-    for (auto& p : gp) {
-      p = a;
-      a *= gamma;
-    }
-  }
-  Fp2 const_a = Fp2::Zero(), const_b = Fp2::Zero();
-  for (size_t c = 0; c < W; ++c) {
-    const_a += gp[c] * proof.ood_main_current[c];
-    const_b += gp[W + A + D + c] * proof.ood_main_next[c];
-  }
-  for (size_t c = 0; c < A; ++c) {
-    const_a += gp[W + c] * proof.ood_aux_current[c];
-    const_b += gp[2 * W + A + D + c] * proof.ood_aux_next[c];
-  }
-  for (size_t k = 0; k < D; ++k) const_a += gp[W + A + k] * proof.ood_composition[k];
+  const DeepCoefficients deep = ComputeDeepCoefficients(gamma, l, proof);
+  const std::vector<Fp2>& gp = deep.powers;
+  const Fp2 const_a = deep.const_a, const_b = deep.const_b;
   const Fp g = Fp::RootOfUnity(l.log_n);
   const Fp2 zg = z * g;
   const Fp offset = DomainOffset();
