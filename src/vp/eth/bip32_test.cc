@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "vp/base/test_util.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,21 +21,10 @@
 namespace vp::eth {
 namespace {
 
+using vp::testing::ReadFile;
+using vp::testing::TestSeed;
+
 std::string Str(const SecureBuffer& b) { return std::string(AsString(b.view())); }
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text(static_cast<size_t>(std::filesystem::file_size(path)), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  return text;
-}
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("VP_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261121;
-  std::cout << "[ seed     ] VP_TEST_SEED=" << seed << "\n";
-  return seed;
-}
 
 // ---------------------------------------------------------------- vectors 1-4
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "vp/base/test_util.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,9 @@
 
 namespace vp::eth {
 namespace {
+
+using vp::testing::ReadFile;
+using vp::testing::TestSeed;
 
 using crypto::Hash256;
 using nlohmann::json;
@@ -682,13 +687,6 @@ std::filesystem::path CorpusDir() {
   return std::filesystem::path(root != nullptr ? root : ".") / "tests" / "corpus" / "typed_data";
 }
 
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 StatusOr<TypedDataHash> HashText(std::string_view text) {
   auto doc = ParseTypedDataJson(text);
   if (!doc.ok()) return doc.status();
@@ -1031,13 +1029,6 @@ class RandomDocs {
   std::mt19937_64 rng_;
   std::vector<std::vector<Field>> structs_;
 };
-
-uint64_t TestSeed() {
-  const char* env = std::getenv("VP_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261121;
-  std::printf("seed=%llu (replay with VP_TEST_SEED)\n", static_cast<unsigned long long>(seed));
-  return seed;
-}
 
 TEST(Eip712Random, ValidDocumentsHashDeterministically) {
   RandomDocs gen(TestSeed());
