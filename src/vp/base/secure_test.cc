@@ -20,6 +20,11 @@ TEST(SecureBuffer, ZeroFilledLockedAndMovable) {
 }
 
 TEST(SecureBuffer, MemoryIsLockedPerKernel) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer intercepts mlock() as a no-op, so the kernel never sees the lock; the
+  // release build runs this check.
+  GTEST_SKIP() << "mlock is a no-op under AddressSanitizer";
+#endif
   SecureBuffer big(1 << 16);
   std::ifstream again("/proc/self/status");
   std::string line;
