@@ -71,6 +71,20 @@ void BM_EthSignTransaction1559(benchmark::State& state) {
 }
 BENCHMARK(BM_EthSignTransaction1559);
 
+// The same with the sender's address known (the signer caches it with the unwrapped key).
+void BM_EthSignTransaction1559KnownSender(benchmark::State& state) {
+  std::vector<vp::eth::Transaction> txs;
+  for (uint64_t i = 0; i < 256; ++i) txs.push_back(Eip1559(i));
+  const auto from = *vp::eth::Address::FromPrivateKey(kKey);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto signed_tx = vp::eth::SignTransaction(txs[i++ & 255], kKey, from);
+    benchmark::DoNotOptimize(signed_tx);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EthSignTransaction1559KnownSender);
+
 void BM_EthDecodeAndRecover1559(benchmark::State& state) {
   auto raw = vp::eth::SignTransaction(Eip1559(7), kKey)->raw;
   for (auto _ : state) {

@@ -40,11 +40,21 @@ void AbsorbBlock(uint64_t* state, const uint8_t* block) {
 void KeccakF1600(uint64_t st[25]) {
   uint64_t bc[5];
   for (uint64_t rc : kRoundConstants) {
-    // theta
-    for (size_t i = 0; i < 5; ++i) bc[i] = st[i] ^ st[i + 5] ^ st[i + 10] ^ st[i + 15] ^ st[i + 20];
-    for (size_t i = 0; i < 5; ++i) {
-      const uint64_t t = bc[(i + 4) % 5] ^ Rotl(bc[(i + 1) % 5], 1);
-      for (size_t j = 0; j < 25; j += 5) st[j + i] ^= t;
+    // theta (written out: the modular index arithmetic of the loop form kept the compiler
+    // from unrolling it and cost 4x on short inputs)
+    bc[0] = st[0] ^ st[5] ^ st[10] ^ st[15] ^ st[20];
+    bc[1] = st[1] ^ st[6] ^ st[11] ^ st[16] ^ st[21];
+    bc[2] = st[2] ^ st[7] ^ st[12] ^ st[17] ^ st[22];
+    bc[3] = st[3] ^ st[8] ^ st[13] ^ st[18] ^ st[23];
+    bc[4] = st[4] ^ st[9] ^ st[14] ^ st[19] ^ st[24];
+    const uint64_t d0 = bc[4] ^ Rotl(bc[1], 1), d1 = bc[0] ^ Rotl(bc[2], 1), d2 = bc[1] ^ Rotl(bc[3], 1),
+                   d3 = bc[2] ^ Rotl(bc[4], 1), d4 = bc[3] ^ Rotl(bc[0], 1);
+    for (size_t j = 0; j < 25; j += 5) {
+      st[j] ^= d0;
+      st[j + 1] ^= d1;
+      st[j + 2] ^= d2;
+      st[j + 3] ^= d3;
+      st[j + 4] ^= d4;
     }
     // rho and pi
     uint64_t t = st[1];
@@ -56,8 +66,12 @@ void KeccakF1600(uint64_t st[25]) {
     }
     // chi
     for (size_t j = 0; j < 25; j += 5) {
-      for (size_t i = 0; i < 5; ++i) bc[i] = st[j + i];
-      for (size_t i = 0; i < 5; ++i) st[j + i] ^= (~bc[(i + 1) % 5]) & bc[(i + 2) % 5];
+      const uint64_t a0 = st[j], a1 = st[j + 1], a2 = st[j + 2], a3 = st[j + 3], a4 = st[j + 4];
+      st[j] = a0 ^ (~a1 & a2);
+      st[j + 1] = a1 ^ (~a2 & a3);
+      st[j + 2] = a2 ^ (~a3 & a4);
+      st[j + 3] = a3 ^ (~a4 & a0);
+      st[j + 4] = a4 ^ (~a0 & a1);
     }
     // iota
     st[0] ^= rc;

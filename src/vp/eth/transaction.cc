@@ -219,17 +219,21 @@ StatusOr<crypto::Hash256> TransactionSigningHash(const Transaction& tx) {
 }
 
 StatusOr<SignedTransaction> SignTransaction(const Transaction& tx, ByteSpan private_key) {
+  auto from = Address::FromPrivateKey(private_key);
+  if (!from.ok()) return from.status().Annotate("tx");
+  return SignTransaction(tx, private_key, *from);
+}
+
+StatusOr<SignedTransaction> SignTransaction(const Transaction& tx, ByteSpan private_key, const Address& from) {
   ASSIGN_OR_RETURN(crypto::Hash256 digest, TransactionSigningHash(tx));
   auto sig = crypto::Secp256k1Sign(private_key, digest);
   if (!sig.ok()) return sig.status().Annotate("tx");
-  auto from = Address::FromPrivateKey(private_key);
-  if (!from.ok()) return from.status().Annotate("tx");
   SignedTransaction out;
   out.tx = tx;
   out.signature = *sig;
   out.raw = EncodeSigned(tx, *sig);
   out.hash = crypto::Keccak256(out.raw);
-  out.from = *from;
+  out.from = from;
   return out;
 }
 

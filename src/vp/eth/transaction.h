@@ -73,6 +73,10 @@ StatusOr<crypto::Hash256> TransactionSigningHash(const Transaction& tx);
 // Validates, signs with 'private_key' (32 bytes; the caller keeps it in a SecureBuffer; it is
 // neither copied nor retained) and returns raw bytes, hash, signature and sender.
 StatusOr<SignedTransaction> SignTransaction(const Transaction& tx, ByteSpan private_key);
+// As above for a caller that already holds the key's address (the signer derives it once
+// when it unwraps a key): skips deriving the public key, which costs as much as the
+// signature. 'from' must be the address of 'private_key'; it is reported, not checked.
+StatusOr<SignedTransaction> SignTransaction(const Transaction& tx, ByteSpan private_key, const Address& from);
 
 // Parses a raw signed transaction of type 0, 1 or 2 and recovers its sender. Everything that
 // is not the one canonical form is kInvalidArgument: an unknown type byte, wrong field

@@ -228,6 +228,12 @@ TEST(Eip1559, SignsTheEthereumjsVectors) {
     auto st = SignTransaction(tx, key);
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     EXPECT_EQ(HexEncode(st->raw), HexEncode(expected)) << "nonce " << v.nonce;
+    // With the sender supplied (the signer's cached address) the output is the same.
+    auto known = SignTransaction(tx, key, *Address::FromPrivateKey(key));
+    ASSERT_TRUE(known.ok());
+    EXPECT_EQ(known->raw, st->raw);
+    EXPECT_EQ(known->hash, st->hash);
+    EXPECT_EQ(known->from, st->from);
 
     auto back = DecodeSignedTransaction(expected);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
