@@ -104,6 +104,11 @@ class Conn {
 enum class TxMode {
   kRead,   // a consistent snapshot
   kWrite,  // SQLite: BEGIN IMMEDIATE (takes the write lock up front); PostgreSQL: READ COMMITTED
+  // A write whose last few commits may be lost on a crash without harm (rate-limit counters,
+  // replay markers): as kWrite, but PostgreSQL does not wait for the WAL fsync
+  // (synchronous_commit = off for this transaction; it stays atomic and ordered). SQLite:
+  // as kWrite.
+  kWriteRelaxed,
 };
 
 class Db {

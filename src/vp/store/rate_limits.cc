@@ -85,7 +85,7 @@ StatusOr<RateDecision> RateLimitRepo::Hit(std::string_view bucket, int64_t windo
                                           WindowKind kind) {
   RETURN_IF_ERROR(CheckArgs(bucket, window_ms, limit));
   RateDecision out;
-  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+  if (Status tx = db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
     ASSIGN_OR_RETURN(out, kind == WindowKind::kSliding ? HitSliding(c, bucket, window_ms, limit, now_ms)
                                                        : HitFixed(c, bucket, window_ms, limit, now_ms));
     return OkStatus();
@@ -100,7 +100,7 @@ Status RateLimitRepo::SaveSnapshot(const RateLimitSnapshot& snapshot) {
   for (const auto& f : snapshot.fixed) {
     if (f.bucket.empty()) return InvalidArgumentError("rate limit: empty bucket in snapshot");
   }
-  return db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+  return db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
     const bool pg = c.dialect() == Dialect::kPostgres;
     for (const auto& s : snapshot.sliding) {
       if (pg) {
@@ -150,7 +150,7 @@ StatusOr<RateLimitSnapshot> RateLimitRepo::LoadSnapshot(int64_t now_ms, int64_t 
 StatusOr<int64_t> RateLimitRepo::Sweep(int64_t now_ms, int64_t max_window_ms) {
   const int64_t horizon = now_ms - max_window_ms;
   int64_t deleted = 0;
-  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+  if (Status tx = db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
     deleted = 0;
     ASSIGN_OR_RETURN(Rows a, c.Query("DELETE FROM rate_hits WHERE ts <= $1", {Value(horizon)}));
     // A window [start, start + w) with w <= max_window_ms is over once start <= now - w.

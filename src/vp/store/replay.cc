@@ -9,7 +9,7 @@ StatusOr<bool> ReplayRepo::Remember(std::string_view key_id, std::string_view si
   if (key_id.empty()) return InvalidArgumentError("replay: empty key id");
   if (signature_hex.empty()) return InvalidArgumentError("replay: empty signature");
   bool fresh = false;
-  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+  if (Status tx = db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
     ASSIGN_OR_RETURN(Rows r, c.Query("INSERT INTO replay_signatures (key_id, signature, expires_at) VALUES ($1, $2, $3)"
                                      " ON CONFLICT (key_id, signature) DO UPDATE SET expires_at = excluded.expires_at"
                                      " WHERE replay_signatures.expires_at <= $4 RETURNING expires_at",
@@ -22,7 +22,7 @@ StatusOr<bool> ReplayRepo::Remember(std::string_view key_id, std::string_view si
 
 StatusOr<int64_t> ReplayRepo::Sweep(int64_t now_ms) {
   int64_t deleted = 0;
-  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+  if (Status tx = db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
     ASSIGN_OR_RETURN(Rows r, c.Query("DELETE FROM replay_signatures WHERE expires_at <= $1", {Value(now_ms)}));
     deleted = r.affected;
     return OkStatus();

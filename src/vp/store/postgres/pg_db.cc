@@ -281,7 +281,9 @@ class PgDb final : public Db {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5));
       ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
       conn->TakeRetryable();
-      s = conn->ExecScript(mode == TxMode::kWrite ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      s = conn->ExecScript(mode == TxMode::kWrite           ? "BEGIN"
+                           : mode == TxMode::kWriteRelaxed ? "BEGIN; SET LOCAL synchronous_commit TO OFF"
+                                                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       if (!s.ok()) {
         // A pooled connection that died while idle (server restart): safe to retry on a
         // fresh one, nothing was sent.

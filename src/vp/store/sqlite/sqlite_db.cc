@@ -243,9 +243,9 @@ class SqliteDb final : public Db {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5));
       ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
       std::unique_lock<std::mutex> write_lock(write_mu_, std::defer_lock);
-      if (mode == TxMode::kWrite) write_lock.lock();
+      if (mode != TxMode::kRead) write_lock.lock();
       conn->TakeRetryable();
-      s = conn->Exec(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+      s = conn->Exec(mode != TxMode::kRead ? "BEGIN IMMEDIATE" : "BEGIN");
       if (s.ok()) {
         s = fn(*conn);
         if (s.ok()) s = conn->Exec("COMMIT");
