@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eth_cmd.h"
+#include "cli_io.h"
 #include "vp/base/secure.h"
 #include "vp/http/api_key_service.h"
 #include "vp/store/db.h"
@@ -38,17 +38,6 @@ json KeyJson(const store::ApiKey& k) {
   return j;
 }
 
-template <typename Fn>
-void Run(int* exit_code, Fn&& fn) {
-  StatusOr<json> out = fn();
-  if (!out.ok()) {
-    PrintError(out.status());
-    *exit_code = 2;
-    return;
-  }
-  std::cout << out->dump() << std::endl;
-  *exit_code = 0;
-}
 
 void AddCommon(CLI::App* cmd, KeyFlags& f) {
   cmd->add_option("--data-dir", f.data_dir, "Data directory holding the store and the pepper (default var/)");
@@ -67,7 +56,7 @@ void AddApiKeyCommands(CLI::App& app, int* exit_code) {
   create->add_option("--role", f->role, "admin, operator, approver or auditor")->required();
   create->add_option("--name", f->name, "Human label")->required();
   create->callback([f, exit_code] {
-    Run(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       std::unique_ptr<store::Db> db;
       ASSIGN_OR_RETURN(auto svc, OpenKeys(*f, &db));
       int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -83,7 +72,7 @@ void AddApiKeyCommands(CLI::App& app, int* exit_code) {
   CLI::App* list = keys->add_subcommand("list", "List keys (never secrets)");
   AddCommon(list, *f);
   list->callback([f, exit_code] {
-    Run(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       std::unique_ptr<store::Db> db;
       ASSIGN_OR_RETURN(auto svc, OpenKeys(*f, &db));
       ASSIGN_OR_RETURN(auto all, svc->List());
@@ -97,7 +86,7 @@ void AddApiKeyCommands(CLI::App& app, int* exit_code) {
   AddCommon(disable, *f);
   disable->add_option("--id", f->id, "Key id")->required();
   disable->callback([f, exit_code] {
-    Run(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       std::unique_ptr<store::Db> db;
       ASSIGN_OR_RETURN(auto svc, OpenKeys(*f, &db));
       RETURN_IF_ERROR(svc->SetDisabled(f->id, true));

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "eth_cmd.h"
+#include "cli_io.h"
 #include "vp/audit/audit.h"
 #include "vp/store/db.h"
 

@@ -1,10 +1,6 @@
 #include "eth_cmd.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cctype>
 #include <iostream>
 
 #include "vp/base/json.h"
@@ -52,59 +48,7 @@ StatusOr<SecureBuffer> LoadKeyFile(const std::string& path) {
   return ParsePrivateKeyText(AsString(text.view()));
 }
 
-// Runs fn and prints its JSON (stdout, exit 0) or its error (stderr, exit 2).
-template <typename Fn>
-void Emit(int* exit_code, Fn&& fn) {
-  StatusOr<json> out = fn();
-  if (!out.ok()) {
-    PrintError(out.status());
-    *exit_code = 2;
-    return;
-  }
-  std::cout << out->dump() << "\n";
-  *exit_code = 0;
-}
-
 }  // namespace
-
-void PrintError(const Status& status) {
-  json err = {{"error", std::string(StatusCodeName(status.code()))}, {"message", status.message()}};
-  std::cerr << err.dump() << "\n";
-}
-
-StatusOr<SecureBuffer> ReadSecretFile(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFoundError("cannot open " + path + ": " + std::strerror(errno));
-  SecureBuffer buf(max_bytes + 1);
-  size_t n = 0;
-  while (n < buf.size()) {
-    const ssize_t r = ::read(fd, buf.data() + n, buf.size() - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      ::close(fd);
-      return UnavailableError("cannot read " + path);
-    }
-    if (r == 0) break;
-    n += static_cast<size_t>(r);
-  }
-  ::close(fd);
-  if (n > max_bytes) return ResourceExhaustedError(path + " is larger than " + std::to_string(max_bytes) + " bytes");
-  return SecureBuffer::CopyOf(ByteSpan(buf.data(), n));
-}
-
-StatusOr<std::string> ReadStdin(size_t max_bytes) {
-  std::string out;
-  char chunk[65536];
-  while (true) {
-    const ssize_t r = ::read(STDIN_FILENO, chunk, sizeof(chunk));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return UnavailableError("cannot read stdin");
-    if (r == 0) break;
-    out.append(chunk, static_cast<size_t>(r));
-    if (out.size() > max_bytes) return ResourceExhaustedError("input larger than " + std::to_string(max_bytes) + " bytes");
-  }
-  return out;
-}
 
 StatusOr<json> EthAddress(ByteSpan private_key) {
   ASSIGN_OR_RETURN(eth::Address a, eth::Address::FromPrivateKey(private_key));
@@ -208,7 +152,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
   auto* address = eth->add_subcommand("address", "Print the address of a private key");
   address->add_option("--key-file", *key_file, "File holding a 0x-hex private key")->required();
   address->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(SecureBuffer k, LoadKeyFile(*key_file));
       return EthAddress(k.view());
     });
@@ -217,7 +161,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
   auto* sign_tx = eth->add_subcommand("sign-tx", "Sign a transaction (ethers JSON on stdin)");
   sign_tx->add_option("--key-file", *key_file, "File holding a 0x-hex private key")->required();
   sign_tx->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(SecureBuffer k, LoadKeyFile(*key_file));
       ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxStdin));
       return EthSignTx(k.view(), in);
@@ -227,7 +171,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
   auto* sign_msg = eth->add_subcommand("sign-message", "EIP-191 personal_sign of the bytes on stdin");
   sign_msg->add_option("--key-file", *key_file, "File holding a 0x-hex private key")->required();
   sign_msg->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(SecureBuffer k, LoadKeyFile(*key_file));
       ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxStdin));
       return EthSignMessage(k.view(), AsBytes(in));
@@ -237,7 +181,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
   auto* sign_typed = eth->add_subcommand("sign-typed-data", "EIP-712 signature of {domain,types,primaryType,message}");
   sign_typed->add_option("--key-file", *key_file, "File holding a 0x-hex private key")->required();
   sign_typed->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(SecureBuffer k, LoadKeyFile(*key_file));
       ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxStdin));
       return EthSignTypedData(k.view(), in);
@@ -246,7 +190,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
 
   auto* decode = eth->add_subcommand("decode-tx", "Decode a raw signed transaction and recover its sender");
   decode->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxStdin));
       return EthDecodeTx(in);
     });
@@ -257,7 +201,7 @@ void AddEthCommands(CLI::App& app, int* exit_code) {
   derive->add_option("--passphrase-file", *passphrase_file, "File holding the BIP-39 passphrase");
   derive->add_option("--path", *path, "Derivation path, e.g. m/44'/60'/0'/0/0")->required();
   derive->callback([=] {
-    Emit(exit_code, [&]() -> StatusOr<json> {
+    EmitJson(exit_code, [&]() -> StatusOr<json> {
       ASSIGN_OR_RETURN(SecureBuffer m, ReadSecretFile(*mnemonic_file));
       SecureBuffer p;
       if (!passphrase_file->empty()) {

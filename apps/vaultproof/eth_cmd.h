@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_io.h"
 #include "vp/base/bytes.h"
 #include "vp/base/secure.h"
 
@@ -26,12 +27,5 @@ StatusOr<nlohmann::json> EthDerive(std::string_view mnemonic, std::string_view p
 // Runs one JSON line of `eth batch` and returns the output line's object (a result or
 // {"error","message"}); never fails as a whole.
 nlohmann::json EthBatchLine(std::string_view line);
-
-// Prints {"error": CODE, "message"} on stderr.
-void PrintError(const Status& status);
-
-// Reads a whole file / stdin into locked memory (at most max_bytes, else kResourceExhausted).
-StatusOr<SecureBuffer> ReadSecretFile(const std::string& path, size_t max_bytes = 64 * 1024);
-StatusOr<std::string> ReadStdin(size_t max_bytes);
 
 }  // namespace vp::app

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "eth_cmd.h"
+#include "cli_io.h"
 #include "vp/http/config.h"
 #include "vp/http/gateway.h"
 

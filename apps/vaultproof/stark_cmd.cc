@@ -2,6 +2,8 @@
 // object.
 #include "stark_cmd.h"
 
+#include "cli_io.h"
+
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -29,10 +31,6 @@ nlohmann::json PublicInputsJson(const std::vector<Fp>& pub) {
   return a;
 }
 
-void PrintStarkError(const Status& s) {
-  nlohmann::json e = {{"error", std::string(StatusCodeName(s.code()))}, {"message", s.message()}};
-  std::cerr << e.dump() << "\n";
-}
 
 StatusOr<Bytes> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -171,11 +169,11 @@ void AddStarkCommands(CLI::App& app, int* exit_code) {
   prove->callback([args, exit_code] {
     auto r = StarkProve(*args);
     if (!r.ok()) {
-      PrintStarkError(r.status());
+      PrintError(r.status());
       *exit_code = 2;
       return;
     }
-    std::cout << r->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    PrintJson(*r);
     *exit_code = 0;
   });
 
@@ -188,11 +186,11 @@ void AddStarkCommands(CLI::App& app, int* exit_code) {
     bool valid = false;
     auto r = StarkVerify(*air, *path, &valid);
     if (!r.ok()) {
-      PrintStarkError(r.status());
+      PrintError(r.status());
       *exit_code = 2;
       return;
     }
-    std::cout << r->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    PrintJson(*r);
     *exit_code = valid ? 0 : 1;
   });
 }
