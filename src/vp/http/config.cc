@@ -56,6 +56,20 @@ const std::vector<Key>& Keys() {
       B("audit", "reads", &GatewayConfig::audit_reads),
       I("audit", "digest_every", &GatewayConfig::audit_digest_every),
       I("audit", "digest_interval_ms", &GatewayConfig::audit_digest_interval_ms),
+      B("custody", "enabled", &GatewayConfig::custody_enabled),
+      S("custody", "bin_dir", &GatewayConfig::custody_bin_dir),
+      S("custody", "kms_backend", &GatewayConfig::custody_kms_backend),
+      S("custody", "kms_socket", &GatewayConfig::custody_kms_socket),
+      S("custody", "master_key_file", &GatewayConfig::custody_master_key_file),
+      S("custody", "passphrase_file", &GatewayConfig::custody_passphrase_file),
+      S("custody", "pkcs11_module", &GatewayConfig::custody_pkcs11_module),
+      S("custody", "pkcs11_token", &GatewayConfig::custody_pkcs11_token),
+      S("custody", "pkcs11_pin_file", &GatewayConfig::custody_pkcs11_pin_file),
+      S("custody", "policy_file", &GatewayConfig::custody_policy_file),
+      I("custody", "signer_uid", &GatewayConfig::custody_signer_uid),
+      B("custody", "debug", &GatewayConfig::custody_debug),
+      I("custody", "cache_ttl_s", &GatewayConfig::custody_cache_ttl_s),
+      I("custody", "attestation_refresh_s", &GatewayConfig::custody_attestation_refresh_s),
       S("log", "level", &GatewayConfig::log_level),
       B("log", "access_log", &GatewayConfig::access_log),
   };
@@ -268,6 +282,12 @@ Status Validate(const GatewayConfig& cfg) {
   RETURN_IF_ERROR(positive(cfg.pool_size, "store.pool_size"));
   RETURN_IF_ERROR(positive(cfg.audit_digest_every, "audit.digest_every"));
   RETURN_IF_ERROR(positive(cfg.audit_digest_interval_ms, "audit.digest_interval_ms"));
+  RETURN_IF_ERROR(positive(cfg.custody_cache_ttl_s, "custody.cache_ttl_s"));
+  RETURN_IF_ERROR(positive(cfg.custody_attestation_refresh_s, "custody.attestation_refresh_s"));
+  if (cfg.custody_kms_backend != "file" && cfg.custody_kms_backend != "pkcs11" && cfg.custody_kms_backend != "external")
+    return InvalidArgumentError("config: custody.kms_backend must be file, pkcs11 or external");
+  if (cfg.custody_signer_uid < -1 || cfg.custody_signer_uid == 0 || cfg.custody_signer_uid > 0xFFFFFFFE)
+    return InvalidArgumentError("config: custody.signer_uid must be -1 (default) or a non-root uid");
   if (cfg.threads < 0) return InvalidArgumentError("config: server.threads must be >= 0");
   if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
     return InvalidArgumentError("config: server.tls_cert and server.tls_key go together");

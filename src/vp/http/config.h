@@ -61,6 +61,21 @@ struct GatewayConfig {
   bool audit_reads = true;               // also audit authenticated reads (asynchronously)
   int64_t audit_digest_every = 1000;     // records per signed digest
   int64_t audit_digest_interval_ms = 60000;
+  // [custody]: the kms and signer processes the gateway launches (docs/signer_protocol.md)
+  bool custody_enabled = true;
+  std::string custody_bin_dir;          // "" -> the folder of the running vaultproof binary
+  std::string custody_kms_backend = "file";  // file | pkcs11 | external (kms run elsewhere)
+  std::string custody_kms_socket;       // "" -> <data_dir>/custody/run/kms.sock
+  std::string custody_master_key_file;  // "" -> <data_dir>/custody/master.sealed
+  std::string custody_passphrase_file;  // "" -> a generated dev passphrase under <data_dir>/custody
+  std::string custody_pkcs11_module;
+  std::string custody_pkcs11_token;
+  std::string custody_pkcs11_pin_file;
+  std::string custody_policy_file;      // "" -> dev policy pinning the measured signer, rewritten each start
+  int64_t custody_signer_uid = -1;      // -1: 65534 when running as root
+  bool custody_debug = false;           // attest the all-zero debug measurement
+  int64_t custody_cache_ttl_s = 300;
+  int64_t custody_attestation_refresh_s = 300;
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = false;         // one line per request (debug aid; costs throughput)

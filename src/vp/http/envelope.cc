@@ -29,11 +29,11 @@ std::string_view ErrorNameForHttp(unsigned http_status) {
   }
 }
 
-Response ErrorResponse(const Status& status, std::string_view request_id, unsigned http_status) {
+namespace {
+
+Response ErrorEnvelope(const Status& status, std::string_view name, std::string_view request_id, unsigned http_status) {
   Response r;
-  r.status = http_status != 0 ? http_status : HttpStatusFor(status.code());
-  std::string_view name = ErrorNameForHttp(http_status);
-  if (name.empty() || http_status == 404) name = StatusCodeName(status.code());
+  r.status = http_status;
   nlohmann::json body = {
       {"error", std::string(name)},
       {"message", status.message()},
@@ -43,6 +43,19 @@ Response ErrorResponse(const Status& status, std::string_view request_id, unsign
   // Replace, never throw, on invalid UTF-8 that came in through a message.
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
+}
+
+}  // namespace
+
+Response ErrorResponse(const Status& status, std::string_view request_id, unsigned http_status) {
+  const unsigned code = http_status != 0 ? http_status : HttpStatusFor(status.code());
+  std::string_view name = ErrorNameForHttp(http_status);
+  if (name.empty() || http_status == 404) name = StatusCodeName(status.code());
+  return ErrorEnvelope(status, name, request_id, code);
+}
+
+Response ErrorResponseNamed(const Status& status, std::string_view code, std::string_view request_id) {
+  return ErrorEnvelope(status, code, request_id, HttpStatusFor(status.code()));
 }
 
 Response DataResponse(const nlohmann::json& data, unsigned http_status) {

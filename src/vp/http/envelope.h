@@ -24,6 +24,10 @@ unsigned HttpStatusFor(StatusCode code);
 // better (413 body too large, 431 headers too large, 404/405 from the router).
 Response ErrorResponse(const Status& status, std::string_view request_id, unsigned http_status = 0);
 
+// As ErrorResponse, with a product-specific code in place of the Status code's name
+// ("SIGNER_UNAVAILABLE" for an unavailable signer, still 503).
+Response ErrorResponseNamed(const Status& status, std::string_view code, std::string_view request_id);
+
 // The error code name used for an HTTP status that has no Status of its own (405 ->
 // "METHOD_NOT_ALLOWED", 413 -> "PAYLOAD_TOO_LARGE", 431 -> "HEADERS_TOO_LARGE").
 std::string_view ErrorNameForHttp(unsigned http_status);

@@ -33,6 +33,8 @@
 #include "vp/http/router.h"
 #include "vp/http/server.h"
 #include "vp/http/vp1_auth.h"
+#include "vp/http/custody.h"
+#include "vp/signer/launcher.h"
 #include "vp/store/db.h"
 #include "vp/store/idempotency.h"
 #include "vp/store/rate_limits.h"
@@ -179,6 +181,7 @@ struct Gateway::Impl {
   std::unique_ptr<store::IdempotencyRepo> idempotency;
   std::unique_ptr<store::RateLimitRepo> rate_repo;
   std::unique_ptr<store::ReplayRepo> replay_repo;
+  std::unique_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
   MemoryRateLimiter limiter;
   ReplayGuard replay_guard;
   Router router;
@@ -607,6 +610,20 @@ struct Gateway::Impl {
     co_return DataResponse({{"pong", true}, {"keyId", p.key_id}, {"role", p.role}, {"time", NowMs()}});
   }
 
+  // The signer's own health (hardening, caches) and the launcher's view of both children.
+  // 503 SIGNER_UNAVAILABLE while the signer is down or restarting.
+  asio::awaitable<Response> CustodyHealth(Request& req, const Principal&) {
+    if (!custody) co_return ErrorResponseNamed(UnavailableError("custody is disabled in this gateway's config"),
+                                               "SIGNER_UNAVAILABLE", req.request_id);
+    auto health = co_await OnStore("custody_health", [&] { return custody->client().Health(); });
+    if (!health.ok()) {
+      if (health.status().code() == StatusCode::kUnavailable)
+        co_return ErrorResponseNamed(health.status(), "SIGNER_UNAVAILABLE", req.request_id);
+      co_return ErrorResponse(health.status(), req.request_id);
+    }
+    co_return DataResponse({{"signer", *health}, {"launcher", custody->StatusJson()}});
+  }
+
   asio::awaitable<Response> Echo(Request& req, const Principal&) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) co_return ErrorResponse(body.status(), req.request_id);
@@ -710,6 +727,7 @@ struct Gateway::Impl {
     Add("GET", "/v1/api-keys", Access::kAuthenticated, {"admin"}, AuditMode::kAsync, false, &Impl::ListApiKeys);
     Add("POST", "/v1/api-keys/{id}/disable", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, true,
         &Impl::DisableApiKey);
+    Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
   }
@@ -809,6 +827,13 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   if (!g.distributed) {
     Status s = g.RestoreLimiter();
     if (!s.ok()) g.log->warn(LogFields("rate-limit state not restored", {{"error", s.ToString()}}));
+  }
+  if (config.custody_enabled) {
+    std::vector<std::string> warnings;
+    ASSIGN_OR_RETURN(signer::LauncherOptions lo, CustodyLauncherOptions(config, warnings));
+    for (const auto& w : warnings) g.log->warn(LogFields(w, {}));
+    ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
+    g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
   }
   g.BuildRoutes();
   std::vector<std::string> labels;

@@ -1,0 +1,132 @@
+// Custody wiring: paths, dev secrets and the dev key policy.
+#include "vp/http/custody.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vp/crypto/ed25519.h"
+#include "vp/crypto/random.h"
+#include "vp/kms/file_backend.h"
+#include "vp/kms/policy.h"
+
+namespace vp::http {
+namespace {
+
+StatusOr<std::string> OwnBinDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return UnavailableError("cannot find the running binary's folder; set custody.bin_dir");
+  return exe.parent_path().string();
+}
+
+Status WriteSecretFile(const std::string& path, ByteSpan data) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    ::chmod(tmp.c_str(), 0600);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    if (!f) return UnavailableError("cannot write " + path);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return UnavailableError("cannot write " + path);
+  return OkStatus();
+}
+
+StatusOr<SecureBuffer> LoadOrCreateSecret(const std::string& path, size_t n) {
+  if (::access(path.c_str(), F_OK) != 0) {
+    ASSIGN_OR_RETURN(SecureBuffer fresh, crypto::RandomSecret(n));
+    RETURN_IF_ERROR(WriteSecretFile(path, fresh.view()));
+  }
+  std::ifstream f(path, std::ios::binary);
+  SecureBuffer out(n);
+  f.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n));
+  if (f.gcount() != static_cast<std::streamsize>(n)) return FailedPreconditionError(path + " is not a " + std::to_string(n) + "-byte key file");
+  return out;
+}
+
+}  // namespace
+
+StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& config,
+                                                         std::vector<std::string>& warnings) {
+  const std::string dir = config.data_dir + "/custody";
+  const std::string run = dir + "/run";
+  ::mkdir(dir.c_str(), 0700);
+  // The signer runs under its own uid and must reach the kms socket in here.
+  ::mkdir(run.c_str(), 0755);
+  ::chmod(dir.c_str(), 0711);
+  ::chmod(run.c_str(), 0755);
+  signer::LauncherOptions lo;
+  std::string bin = config.custody_bin_dir;
+  if (bin.empty()) {
+    ASSIGN_OR_RETURN(bin, OwnBinDir());
+  }
+  lo.signer_binary = bin + "/vaultproof-signer";
+  lo.kms_socket = config.custody_kms_socket.empty() ? run + "/kms.sock" : config.custody_kms_socket;
+  lo.signer_socket = run + "/signer.sock";
+  lo.debug_measurement = config.custody_debug;
+  lo.cache_ttl_s = config.custody_cache_ttl_s;
+  lo.attestation_refresh_s = config.custody_attestation_refresh_s;
+  lo.log_dir = dir;
+  if (config.custody_signer_uid > 0) {
+    lo.signer_uid = static_cast<uid_t>(config.custody_signer_uid);
+    lo.signer_gid = static_cast<gid_t>(config.custody_signer_uid);
+  }
+  ASSIGN_OR_RETURN(lo.launcher_seed, LoadOrCreateSecret(dir + "/launcher.key", 32));
+
+  std::string policy_file = config.custody_policy_file;
+  if (policy_file.empty()) {
+    // Dev policy: pins this launcher's key and the signer binary as measured now.
+    policy_file = dir + "/policy.dev.json";
+    kms::KeyPolicy policy;
+    ASSIGN_OR_RETURN(auto pub, crypto::Ed25519PublicKey(lo.launcher_seed.view()));
+    policy.launcher_keys.push_back(pub);
+    ASSIGN_OR_RETURN(auto measurement, signer::MeasureFile(lo.signer_binary));
+    policy.signer_measurements.push_back(measurement);
+    policy.allow_debug = config.custody_debug;
+    const uint32_t signer_uid = lo.signer_uid ? static_cast<uint32_t>(*lo.signer_uid)
+                                : ::geteuid() == 0 ? 65534u
+                                                   : static_cast<uint32_t>(::geteuid());
+    policy.generate_data_key_uids = {signer_uid};
+    policy.admin_uids = {static_cast<uint32_t>(::geteuid())};
+    const std::string text = kms::SerializeKeyPolicy(policy);
+    RETURN_IF_ERROR(WriteSecretFile(policy_file, AsBytes(text)));
+    ::chmod(policy_file.c_str(), 0644);
+    warnings.push_back("custody: using a dev key policy that pins the signer measured now (" + HexEncode(measurement) +
+                       "); set custody.policy_file in production");
+  }
+
+  if (config.custody_kms_backend == "external") return lo;
+  lo.kms_binary = bin + "/vaultproof-kms";
+  lo.kms_args = {"--socket", lo.kms_socket, "--policy", policy_file, "--audit-log", dir + "/kms-audit.log"};
+  if (config.custody_kms_backend == "pkcs11") {
+    if (config.custody_pkcs11_module.empty() || config.custody_pkcs11_token.empty() ||
+        config.custody_pkcs11_pin_file.empty())
+      return InvalidArgumentError("config: custody.pkcs11_module, pkcs11_token and pkcs11_pin_file are required");
+    lo.kms_args.insert(lo.kms_args.end(), {"--backend", "pkcs11", "--pkcs11-module", config.custody_pkcs11_module,
+                                           "--pkcs11-token", config.custody_pkcs11_token, "--pkcs11-pin-file",
+                                           config.custody_pkcs11_pin_file});
+    return lo;
+  }
+  const std::string master = config.custody_master_key_file.empty() ? dir + "/master.sealed" : config.custody_master_key_file;
+  std::string passphrase_file = config.custody_passphrase_file;
+  if (passphrase_file.empty()) {
+    passphrase_file = dir + "/kms-passphrase.dev";
+    if (::access(passphrase_file.c_str(), F_OK) != 0) {
+      ASSIGN_OR_RETURN(Bytes raw, crypto::RandomBytes(24));
+      const std::string text = HexEncode(raw) + "\n";
+      RETURN_IF_ERROR(WriteSecretFile(passphrase_file, AsBytes(text)));
+    }
+    warnings.push_back("custody: the master key passphrase is a generated dev file; set custody.passphrase_file in production");
+  }
+  if (::access(master.c_str(), F_OK) != 0) {
+    ASSIGN_OR_RETURN(SecureBuffer pass, kms::ReadPassphraseFile(passphrase_file));
+    RETURN_IF_ERROR(kms::CreateSealedMasterKeyFile(master, pass.view()));
+  }
+  lo.kms_args.insert(lo.kms_args.end(),
+                     {"--backend", "file", "--master-key-file", master, "--passphrase-file", passphrase_file});
+  return lo;
+}
+
+}  // namespace vp::http

@@ -1,0 +1,68 @@
+// Unix stream sockets for the signer and kms: listen/connect, the peer's credentials
+// (SO_PEERCRED), and a Connection that reads and writes whole frames (frame.h) with a
+// deadline, retrying on EINTR and short reads/writes.
+//
+//   ASSIGN_OR_RETURN(int fd, vp::ipc::ConnectUnix("/run/vp/kms.sock"));
+//   vp::ipc::Connection conn(fd);
+//   RETURN_IF_ERROR(conn.WriteFrame(request));
+//   ASSIGN_OR_RETURN(vp::ipc::Frame reply, conn.ReadFrame(5000));
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "vp/ipc/frame.h"
+
+namespace vp::ipc {
+
+// Binds and listens on `path` (an existing socket file there is replaced) with file mode
+// `mode`. Close-on-exec.
+StatusOr<int> ListenUnix(const std::string& path, unsigned mode, int backlog = 128);
+// kUnavailable when nobody listens there.
+StatusOr<int> ConnectUnix(const std::string& path);
+
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+StatusOr<PeerCredentials> GetPeerCredentials(int fd);
+
+// Owns the fd. Not thread-safe: one user at a time.
+class Connection {
+ public:
+  Connection() = default;
+  explicit Connection(int fd) : fd_(fd) {}
+  ~Connection();
+  Connection(Connection&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Connection& operator=(Connection&& o) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_; }
+  bool open() const { return fd_ >= 0; }
+  void Close();
+  // Gives up ownership of the fd without closing it.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+  Status WriteFrame(const Frame& frame, int timeout_ms = 10000);
+  // kUnavailable when the peer closed the connection (cleanly, between frames);
+  // kInvalidArgument for a bad length prefix (the caller must close: the stream cannot
+  // be resynchronised); kInvalidArgument for a malformed frame (the stream is intact);
+  // kUnavailable "timed out" after timeout_ms (-1: wait forever).
+  StatusOr<Frame> ReadFrame(int timeout_ms = 10000);
+  // Set when ReadFrame failed in a way that leaves the stream unusable.
+  bool broken() const { return broken_; }
+
+ private:
+  Status ReadExact(uint8_t* p, size_t n, int timeout_ms, bool at_frame_start);
+  int fd_ = -1;
+  bool broken_ = false;
+};
+
+}  // namespace vp::ipc
