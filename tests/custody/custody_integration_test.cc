@@ -33,6 +33,8 @@
 #include "vp/signer/hardening.h"
 #include "vp/signer/test_hooks.h"
 #include "vp/signer/testing.h"
+#include "vp/store/custody_keys.h"
+#include "vp/store/db.h"
 
 namespace vp::signer {
 namespace {
@@ -48,6 +50,18 @@ constexpr std::string_view kTypedData = R"({"types":{"EIP712Domain":[{"name":"na
 
 KeyContext Ctx(std::string wallet, KeyKind kind = KeyKind::kSecp256k1) {
   return KeyContext{.wallet_id = std::move(wallet), .address = {}, .key_version = 1, .key_kind = kind};
+}
+
+std::string RunCommand(const std::string& cmd, int* exit_code) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
 }
 
 std::string ReadAll(const std::string& path) {
@@ -498,6 +512,15 @@ TEST_F(CustodyTest, NoPrivateKeyByteReachesAnyOutput) {
   ASSERT_TRUE(client().SignTransaction(created->blob, created->context, "", kTx1559).ok());
   ASSERT_TRUE(client().Health().ok());
 
+  const std::string db_path = stack_->dir() + "/store.db";
+  {
+    auto db = store::OpenDb(db_path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate().ok());
+    store::CustodyKeyRepo repo(**db);
+    ASSERT_TRUE(repo.Insert({.key_id = "k-leak", .wallet_id = "leak-1", .blob = created->blob, .master_key_id = "mk-1"}, 1).ok());
+    ASSERT_TRUE((*db)->Flush().ok());
+  }
   const std::string raw(reinterpret_cast<const char*>(expected.data()), expected.size());
   const std::string hex = HexEncode(expected.view());
   std::string upper = hex;
@@ -508,6 +531,7 @@ TEST_F(CustodyTest, NoPrivateKeyByteReachesAnyOutput) {
       {"kms audit log", ReadAll(stack_->kms_audit_log())},
       {"kms log", ReadAll(stack_->dir() + "/kms.log")},
       {"signer log", ReadAll(stack_->dir() + "/signer.log")},
+      {"store file", ReadAll(db_path) + ReadAll(db_path + "-wal")},
   };
   for (const auto& [name, text] : outputs) {
     EXPECT_EQ(text.find(raw), std::string::npos) << name;
@@ -521,6 +545,67 @@ TEST_F(CustodyTest, NoPrivateKeyByteReachesAnyOutput) {
   prod.signer_binary = std::string(std::getenv("VP_BIN_DIR") ? std::getenv("VP_BIN_DIR") : "build/bin") + "/vaultproof-signer";
   CustodyStack refused(std::move(prod));
   EXPECT_FALSE(refused.Start().ok());
+}
+
+TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
+  StartStack();
+  const std::string db_path = stack_->dir() + "/store.db";
+  auto db = store::OpenDb(db_path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Migrate().ok());
+  store::CustodyKeyRepo repo(**db);
+  std::vector<CreatedKey> keys;
+  for (int i = 0; i < 4; ++i) {
+    auto k = client().CreateKey(Ctx("cli-" + std::to_string(i)));
+    ASSERT_TRUE(k.ok());
+    ASSERT_TRUE(repo.Insert({.key_id = "k-" + std::to_string(i), .wallet_id = k->context.wallet_id, .blob = k->blob,
+                             .master_key_id = "mk-1"}, 1).ok());
+    keys.push_back(std::move(*k));
+  }
+  int code = -1;
+  const std::string cmd = stack_->bin_dir() + "/vaultproof kms rotate --db " + db_path + " --socket " +
+                          stack_->kms_socket() + " 2>&1";
+  std::string out = RunCommand(cmd, &code);
+  ASSERT_EQ(code, 0) << out;
+  auto result = json::parse(out, nullptr, false);
+  ASSERT_FALSE(result.is_discarded()) << out;
+  EXPECT_EQ(result["activeMasterKeyId"], "mk-2");
+  EXPECT_EQ(result["rewrapped"], 4);
+  EXPECT_EQ(*repo.CountNotUnder("mk-2"), 0);
+  // Each run is a rotation of its own: the next one moves everything to mk-3.
+  out = RunCommand(cmd, &code);
+  ASSERT_EQ(code, 0) << out;
+  result = json::parse(out, nullptr, false);
+  EXPECT_EQ(result["activeMasterKeyId"], "mk-3");
+  EXPECT_EQ(result["rewrapped"], 4);
+  // A fresh signer (no cached keys) signs with every stored blob; the old blobs are dead.
+  ASSERT_EQ(::kill(stack_->launcher().signer_pid(), SIGKILL), 0);
+  ::usleep(100000);
+  ASSERT_TRUE(stack_->launcher().WaitUntilUp(10000));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto row = repo.Get("k-" + std::to_string(i));
+    ASSERT_TRUE(row.ok() && row->has_value());
+    StatusOr<SignatureResult> r = UnavailableError("");
+    for (int t = 0; t < 50 && !r.ok() && r.status().code() == StatusCode::kUnavailable; ++t) {
+      r = client().SignDigest((*row)->blob, keys[i].context, "", crypto::Hash256{});
+      if (!r.ok()) ::usleep(50000);
+    }
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(client().SignDigest(keys[i].blob, keys[i].context, "", crypto::Hash256{}).status().code(),
+              StatusCode::kNotFound);
+  }
+  // The audit log command agrees that the chain is intact.
+  out = RunCommand(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->kms_audit_log(), &code);
+  EXPECT_EQ(code, 0) << out;
+  // A tampered audit log is caught.
+  std::string text = ReadAll(stack_->kms_audit_log());
+  const size_t at = text.find("\"op\":\"GenerateDataKey\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 22, "\"op\":\"GenerateDataKeX\"");
+  std::ofstream(stack_->dir() + "/tampered.log") << text;
+  out = RunCommand(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->dir() + "/tampered.log 2>&1", &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("chain broken at seq"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -149,7 +149,21 @@ CREATE TABLE audit_digests (
   signature BYTEA NOT NULL
 );
 )sql"},
-    // Append new migrations here (next version: 7).
+    // Key blobs made by the signer (docs/signer_protocol.md, "Key blob"): the store holds
+    // only ciphertext and the public context. master_key_id names the kms master key that
+    // wraps the blob's data key, so a rotation can find what is left to re-wrap.
+    Migration{7, "custody_keys", R"sql(
+CREATE TABLE custody_keys (
+  key_id TEXT PRIMARY KEY,
+  wallet_id TEXT NOT NULL,
+  blob BYTEA NOT NULL,
+  master_key_id TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE INDEX custody_keys_master ON custody_keys (master_key_id, key_id);
+)sql"},
+    // Append new migrations here (next version: 8).
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "vp/store/api_keys.h"
+#include "vp/store/custody_keys.h"
 #include "vp/store/idempotency.h"
 #include "vp/store/rate_limits.h"
 #include "vp/store/replay.h"
@@ -425,6 +426,48 @@ TEST_P(ReplayRepoTest, ConcurrentSightingsHaveOneWinner) {
 }
 
 VP_STORE_INSTANTIATE(ReplayRepoTest);
+
+}  // namespace
+}  // namespace vp::store
+
+// ---- Custody key blobs ----
+
+namespace vp::store {
+namespace {
+
+using CustodyKeyRepoTest = StoreTest;
+
+TEST_P(CustodyKeyRepoTest, InsertListAndCompareAndSwap) {
+  CustodyKeyRepo repo(*db_);
+  const Bytes a{1, 2, 3}, b{4, 5, 6}, c{7, 8, 9};
+  ASSERT_TRUE(repo.Insert({.key_id = "k-1", .wallet_id = "w-1", .blob = a, .master_key_id = "mk-1"}, 10).ok());
+  ASSERT_TRUE(repo.Insert({.key_id = "k-2", .wallet_id = "w-2", .blob = b, .master_key_id = "mk-1"}, 11).ok());
+  EXPECT_EQ(repo.Insert({.key_id = "k-1", .wallet_id = "w-9", .blob = c, .master_key_id = "mk-1"}, 12).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(repo.Insert({.key_id = "k-3", .wallet_id = "w-3", .blob = {}, .master_key_id = "mk-1"}, 12).code(),
+            StatusCode::kInvalidArgument);
+  auto page = repo.List("", 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key_id, "k-1");
+  EXPECT_EQ((*page)[0].blob, a);
+  page = repo.List("k-1", 10);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key_id, "k-2");
+  EXPECT_EQ(*repo.CountNotUnder("mk-2"), 2);
+  // Only the expected blob is replaced: a stale rotation cannot overwrite a newer blob.
+  EXPECT_TRUE(*repo.ReplaceBlob("k-1", a, c, "mk-2", 20));
+  EXPECT_FALSE(*repo.ReplaceBlob("k-1", a, b, "mk-2", 21));
+  auto got = repo.Get("k-1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->blob, c);
+  EXPECT_EQ((*got)->master_key_id, "mk-2");
+  EXPECT_EQ((*got)->updated_ms, 20);
+  EXPECT_EQ(*repo.CountNotUnder("mk-2"), 1);
+  EXPECT_FALSE(repo.Get("nope")->has_value());
+}
+
+VP_STORE_INSTANTIATE(CustodyKeyRepoTest);
 
 }  // namespace
 }  // namespace vp::store
