@@ -78,7 +78,9 @@ void ServeConnection(ipc::Connection& conn, signer::SignerService& service, cons
   ByteArray<16> challenge{};
   if (!crypto::RandomBytes(challenge).ok()) return;
   ipc::FieldWriter hello;
-  hello.Add(challenge).AddString("vaultproof-signer/1");
+  // The public key names this signer instance, so a client holding the previous
+  // instance's credentials notices the restart instead of sending a bad mac.
+  hello.Add(challenge).AddString("vaultproof-signer/1").Add(service.import_public_key());
   if (!conn.WriteFrame(ipc::Frame{.protocol = ipc::kProtocolSigner, .kind = ipc::kKindHello, .body = hello.Take()})
            .ok())
     return;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,7 +28,9 @@
 #include "vp/eth/eip712.h"
 #include "vp/eth/transaction.h"
 #include "vp/ipc/socket.h"
+#include "vp/kms/attestation.h"
 #include "vp/kms/master_key.h"
+#include "vp/crypto/x25519.h"
 #include "vp/kms/protocol.h"
 #include "vp/kms/service.h"
 #include "vp/signer/hardening.h"
@@ -606,6 +609,40 @@ TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
   out = RunCommand(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->dir() + "/tampered.log 2>&1", &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("chain broken at seq"), std::string::npos) << out;
+}
+
+// An attacker who copied the launcher key can forge an attestation for the pinned
+// measurement; decryptUids still refuses it unless it also runs as the signer's uid.
+TEST_F(CustodyTest, AForgedAttestationFromAnotherUidIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run processes as other uids";
+  StartStack();
+  auto created = client().CreateKey(Ctx("w-forge"));
+  ASSERT_TRUE(created.ok());
+  auto blob = DecodeKeyBlob(created->blob);
+  ASSERT_TRUE(blob.ok());
+  auto try_as = [&](uid_t uid) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(3);
+      auto mine = crypto::X25519Generate();
+      if (!mine.ok()) ::_exit(4);
+      auto doc = kms::SignAttestation(stack_->launcher_seed(), stack_->measurement(), mine->public_key,
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch()).count());
+      if (!doc.ok()) ::_exit(5);
+      kms::KmsClient kms(stack_->kms_socket());
+      auto sealed = kms.Decrypt(EncodeKeyContext(blob->context), blob->wrapped_dek, kms::EncodeAttestation(*doc));
+      if (sealed.ok()) ::_exit(0);
+      ::_exit(sealed.status().code() == StatusCode::kPermissionDenied ? 10 : 11);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(try_as(4242), 10);
+  // The residual risk, shown: with the launcher key AND the signer's uid it works.
+  EXPECT_EQ(try_as(65534), 0);
+  EXPECT_NE(ReadAll(stack_->kms_audit_log()).find("may not Decrypt"), std::string::npos);
 }
 
 }  // namespace

@@ -327,6 +327,37 @@ TEST_F(Gateway, PingAndEchoWithAValidSignature) {
   EXPECT_EQ(e.Json()["data"]["echo"]["hello"], "world");
 }
 
+// The gateway launched the kms and signer: their health is visible, and while the
+// signer is down (killed here) the answer is 503 SIGNER_UNAVAILABLE until the launcher
+// has restarted it.
+TEST_F(Gateway, CustodyHealthAndSignerUnavailableWhileTheSignerRestarts) {
+  HttpResponse h = Call(auditor_, "GET", "/v1/custody/health");
+  ASSERT_EQ(h.status, 200) << h.body;
+  auto data = h.Json()["data"];
+  EXPECT_EQ(data["signer"]["service"], "vaultproof-signer");
+  EXPECT_TRUE(data["signer"]["hardening"]["seccomp"].get<bool>());
+  EXPECT_TRUE(data["launcher"]["signer"]["up"].get<bool>());
+  const int pid = data["launcher"]["signer"]["pid"].get<int>();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  bool saw_503 = false;
+  for (int i = 0; i < 300; ++i) {
+    HttpResponse r = Call(auditor_, "GET", "/v1/custody/health");
+    if (r.status == 503) {
+      ExpectEnvelope(r, 503, "SIGNER_UNAVAILABLE");
+      saw_503 = true;
+    } else {
+      ASSERT_EQ(r.status, 200) << r.body;
+      if (r.Json()["data"]["launcher"]["signer"]["pid"].get<int>() != pid) break;
+    }
+    ::usleep(10000);
+  }
+  EXPECT_TRUE(saw_503);
+  HttpResponse after = Call(auditor_, "GET", "/v1/custody/health");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_NE(after.Json()["data"]["launcher"]["signer"]["pid"].get<int>(), pid);
+}
+
 TEST_F(Gateway, UnknownRouteIs404AndWrongMethodIs405) {
   ExpectEnvelope(RawExchange(port(), Get("/nope")), 404, "NOT_FOUND");
   HttpResponse r = RawExchange(port(), "DELETE /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

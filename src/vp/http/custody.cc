@@ -1,6 +1,7 @@
 // Custody wiring: paths, dev secrets and the dev key policy.
 #include "vp/http/custody.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,15 +23,25 @@ StatusOr<std::string> OwnBinDir() {
   return exe.parent_path().string();
 }
 
+// Created 0600 from the first byte (O_EXCL on a fresh temp name), so no other uid can
+// open it in between; then renamed over the target.
 Status WriteSecretFile(const std::string& path, ByteSpan data) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    ::chmod(tmp.c_str(), 0600);
-    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    if (!f) return UnavailableError("cannot write " + path);
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return UnavailableError("cannot write " + path);
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      return UnavailableError("cannot write " + path);
+    }
+    off += static_cast<size_t>(n);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return UnavailableError("cannot write " + path);
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) return UnavailableError("cannot write " + path);
   return OkStatus();
 }
 
@@ -89,6 +100,7 @@ StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& co
                                 : ::geteuid() == 0 ? 65534u
                                                    : static_cast<uint32_t>(::geteuid());
     policy.generate_data_key_uids = {signer_uid};
+    policy.decrypt_uids = {signer_uid};
     policy.admin_uids = {static_cast<uint32_t>(::geteuid())};
     const std::string text = kms::SerializeKeyPolicy(policy);
     RETURN_IF_ERROR(WriteSecretFile(policy_file, AsBytes(text)));

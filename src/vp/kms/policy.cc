@@ -19,7 +19,8 @@ constexpr size_t kMaxListEntries = 4096;
 constexpr uint64_t kMaxUid = 0xfffffffeu;  // (uid_t)-1 means "no uid"
 
 constexpr std::string_view kFields[] = {"version",   "launcherPublicKeys", "signerMeasurements", "allowDebug",
-                                        "maxAttestationAgeSeconds", "generateDataKeyUids", "adminUids"};
+                                        "maxAttestationAgeSeconds", "generateDataKeyUids", "adminUids",
+                                        "decryptUids"};
 
 Status Bad(std::string_view field, std::string_view what) {
   return InvalidArgumentError("key policy: " + std::string(field) + ": " + std::string(what));
@@ -104,6 +105,9 @@ StatusOr<KeyPolicy> FromJson(const json& doc) {
   }
   ASSIGN_OR_RETURN(p.generate_data_key_uids, UidList(doc, "generateDataKeyUids"));
   ASSIGN_OR_RETURN(p.admin_uids, UidList(doc, "adminUids"));
+  if (doc.contains("decryptUids")) {
+    ASSIGN_OR_RETURN(p.decrypt_uids, UidList(doc, "decryptUids"));
+  }
   return p;
 }
 
@@ -148,12 +152,18 @@ std::string SerializeKeyPolicy(const KeyPolicy& policy) {
   doc["maxAttestationAgeSeconds"] = policy.max_attestation_age_s;
   doc["generateDataKeyUids"] = policy.generate_data_key_uids;
   doc["adminUids"] = policy.admin_uids;
+  if (!policy.decrypt_uids.empty()) doc["decryptUids"] = policy.decrypt_uids;
   return doc.dump(2) + "\n";
 }
 
 bool PolicyAllowsGenerateDataKey(const KeyPolicy& policy, uint32_t uid) {
   return std::find(policy.generate_data_key_uids.begin(), policy.generate_data_key_uids.end(), uid) !=
          policy.generate_data_key_uids.end();
+}
+
+bool PolicyAllowsDecrypt(const KeyPolicy& policy, uint32_t uid) {
+  return policy.decrypt_uids.empty() ||
+         std::find(policy.decrypt_uids.begin(), policy.decrypt_uids.end(), uid) != policy.decrypt_uids.end();
 }
 
 bool PolicyAllowsAdmin(const KeyPolicy& policy, uint32_t uid) {

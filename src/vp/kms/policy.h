@@ -28,6 +28,10 @@ struct KeyPolicy {
   int64_t max_attestation_age_s = 600;
   std::vector<uint32_t> generate_data_key_uids;  // peers (SO_PEERCRED uid) allowed to GenerateDataKey
   std::vector<uint32_t> admin_uids;              // peers allowed to ReEncrypt/rotate
+  // Peers allowed to Decrypt (empty: any peer with a valid attestation). The attestation
+  // is signed by the launcher, whose key an attacker with the gateway's files could copy;
+  // pinning the signer's own uid here means such a forgery must also run as that uid.
+  std::vector<uint32_t> decrypt_uids;
 };
 
 // Strict (vp::ParseJsonStrict underneath). Fields: version (must be 1), launcherPublicKeys
@@ -44,6 +48,7 @@ std::string SerializeKeyPolicy(const KeyPolicy& policy);
 
 // Membership helpers for the kms service.
 bool PolicyAllowsGenerateDataKey(const KeyPolicy& policy, uint32_t uid);
+bool PolicyAllowsDecrypt(const KeyPolicy& policy, uint32_t uid);
 bool PolicyAllowsAdmin(const KeyPolicy& policy, uint32_t uid);
 
 }  // namespace vp::kms

@@ -205,6 +205,8 @@ StatusOr<Bytes> KmsService::Dispatch(uint8_t kind, ByteSpan body, const ipc::Pee
       ASSIGN_OR_RETURN(WrappedKey wrapped, backend_->Wrap(dek.view(), context));
       Bytes sealed;
       if (!attestation.empty()) {
+        if (!PolicyAllowsDecrypt(policy_, peer.uid))
+          return PermissionDeniedError("caller uid " + std::to_string(peer.uid) + " may not receive data keys");
         ASSIGN_OR_RETURN(sealed, seal_to_attested(attestation, context, dek.view()));
       }
       out.Add(EncodeWrappedKey(wrapped)).Add(sealed);
@@ -216,6 +218,8 @@ StatusOr<Bytes> KmsService::Dispatch(uint8_t kind, ByteSpan body, const ipc::Pee
       ASSIGN_OR_RETURN(ByteSpan attestation, r.Next("attestation", kMaxAttestationBytes));
       RETURN_IF_ERROR(r.Finish());
       if (attestation.empty()) return PermissionDeniedError("Decrypt requires an attestation");
+      if (!PolicyAllowsDecrypt(policy_, peer.uid))
+        return PermissionDeniedError("caller uid " + std::to_string(peer.uid) + " may not Decrypt");
       // Verify before touching the master key, so an unattested caller learns nothing.
       ASSIGN_OR_RETURN(AttestationDoc doc, DecodeAttestation(attestation));
       RETURN_IF_ERROR(VerifyAttestation(doc, policy_, now_ms_()));

@@ -73,6 +73,13 @@ StatusOr<std::unique_ptr<SignerClient::PooledConnection>> SignerClient::Acquire(
   ASSIGN_OR_RETURN(ByteSpan challenge, r.Next("challenge", kChallengeSize));
   if (challenge.size() != kChallengeSize) return UnavailableError("signer unavailable: bad hello");
   std::copy(challenge.begin(), challenge.end(), c->challenge.begin());
+  ASSIGN_OR_RETURN(std::string version, r.NextString("version", 64));
+  ASSIGN_OR_RETURN(ByteSpan instance, r.Next("instance key", 32));
+  if (version != "vaultproof-signer/1") return UnavailableError("signer unavailable: unsupported signer version");
+  // A restarted signer answers on the same socket before the launcher has handed out
+  // its credentials: report it as restarting rather than sending a mac it will refuse.
+  if (!std::equal(instance.begin(), instance.end(), creds.signer_public.begin(), creds.signer_public.end()))
+    return UnavailableError("signer unavailable: restarting");
   return c;
 }
 

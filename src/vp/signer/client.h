@@ -28,6 +28,7 @@ namespace vp::signer {
 struct SignerCredentials {
   uint64_t generation = 0;  // changes with each signer start; older connections are dropped
   std::shared_ptr<const SecureBuffer> auth_key;
+  ByteArray<32> signer_public{};  // the instance's X25519 key, as its hello names it
 };
 // kUnavailable while no signer is running.
 using CredentialsSource = std::function<StatusOr<SignerCredentials>()>;

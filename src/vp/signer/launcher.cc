@@ -234,7 +234,7 @@ void Launcher::Stop() {
 StatusOr<SignerCredentials> Launcher::Credentials() const {
   std::lock_guard lock(mu_);
   if (!signer_up_ || !auth_key_) return UnavailableError("signer unavailable: not running");
-  return SignerCredentials{generation_, auth_key_};
+  return SignerCredentials{generation_, auth_key_, signer_public_};
 }
 
 bool Launcher::WaitUntilUp(int timeout_ms) const {

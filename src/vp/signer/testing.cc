@@ -97,9 +97,12 @@ Status CustodyStack::Start() {
   ASSIGN_OR_RETURN(auto launcher_pub, crypto::Ed25519PublicKey(lo.launcher_seed.view()));
   policy.launcher_keys.push_back(launcher_pub);
   ASSIGN_OR_RETURN(auto measurement, MeasureFile(lo.signer_binary));
+  launcher_seed_ = SecureBuffer::CopyOf(lo.launcher_seed.view());
+  measurement_ = measurement;
   policy.signer_measurements.push_back(measurement);
   const uint32_t signer_uid = ::geteuid() == 0 ? 65534u : static_cast<uint32_t>(::geteuid());
   policy.generate_data_key_uids = {signer_uid};
+  policy.decrypt_uids = {signer_uid};
   policy.admin_uids = {static_cast<uint32_t>(::geteuid())};
   if (options_.edit_policy) options_.edit_policy(policy);
   RETURN_IF_ERROR(WriteFile(dir_ + "/policy.json", kms::SerializeKeyPolicy(policy)));

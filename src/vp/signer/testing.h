@@ -40,6 +40,9 @@ class CustodyStack {
   std::string kms_socket() const { return dir_ + "/kms.sock"; }
   std::string kms_audit_log() const { return dir_ + "/kms-audit.log"; }
   const std::string& bin_dir() const { return bin_dir_; }
+  // The launcher key, kept for tests that play an attacker who stole it.
+  ByteSpan launcher_seed() const { return launcher_seed_.view(); }
+  const ByteArray<48>& measurement() const { return measurement_; }
 
  private:
   Status PrepareBackend(std::vector<std::string>& kms_args);
@@ -48,6 +51,8 @@ class CustodyStack {
   std::string dir_;
   std::string bin_dir_;
   std::unique_ptr<Launcher> launcher_;
+  SecureBuffer launcher_seed_;
+  ByteArray<48> measurement_{};
 };
 
 }  // namespace vp::signer
