@@ -1,12 +1,15 @@
 // Unix sockets and whole-frame I/O.
 #include "vp/ipc/socket.h"
 
-#include <poll.h>
+#include "vp/base/secure.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,17 +24,6 @@ StatusOr<sockaddr_un> Address(const std::string& path) {
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) return InvalidArgumentError("socket path empty or too long: " + path);
   std::memcpy(addr.sun_path, path.data(), path.size());
   return addr;
-}
-
-// Waits for `events` on fd; kUnavailable on timeout.
-Status WaitFor(int fd, short events, int timeout_ms) {
-  pollfd p{fd, events, 0};
-  for (;;) {
-    const int r = ::poll(&p, 1, timeout_ms);
-    if (r > 0) return OkStatus();
-    if (r == 0) return UnavailableError("timed out");
-    if (errno != EINTR) return UnavailableError(Errno("poll"));
-  }
 }
 
 }  // namespace
@@ -76,6 +68,10 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     Close();
     fd_ = o.fd_;
     broken_ = o.broken_;
+    buf_ = std::move(o.buf_);
+    start_ = o.start_;
+    rcv_timeout_ms_ = o.rcv_timeout_ms_;
+    snd_timeout_ms_ = o.snd_timeout_ms_;
     o.fd_ = -1;
   }
   return *this;
@@ -84,49 +80,69 @@ Connection& Connection::operator=(Connection&& o) noexcept {
 void Connection::Close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  // Frames may carry secrets (the launcher's init, sealed imports): no copy outlives us.
+  if (!buf_.empty()) SecureWipe(buf_.data(), buf_.size());
+  buf_.clear();
+  start_ = 0;
+}
+
+Status Connection::SetTimeout(int option, int timeout_ms, int& current) {
+  if (timeout_ms == current) return OkStatus();
+  timeval tv{};
+  if (timeout_ms > 0) {
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = static_cast<suseconds_t>((timeout_ms % 1000) * 1000);
+  } else if (timeout_ms == 0) {
+    tv.tv_usec = 1;  // zero would mean "forever"
+  }
+  if (::setsockopt(fd_, SOL_SOCKET, option, &tv, sizeof(tv)) != 0) return UnavailableError(Errno("setsockopt"));
+  current = timeout_ms;
+  return OkStatus();
 }
 
 Status Connection::WriteFrame(const Frame& frame, int timeout_ms) {
   if (fd_ < 0) return UnavailableError("connection closed");
+  RETURN_IF_ERROR(SetTimeout(SO_SNDTIMEO, timeout_ms, snd_timeout_ms_));
   const Bytes data = EncodeFrame(frame);
   size_t off = 0;
   while (off < data.size()) {
-    const ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      RETURN_IF_ERROR(WaitFor(fd_, POLLOUT, timeout_ms));
-      continue;
-    }
     broken_ = true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return UnavailableError("timed out");
     return UnavailableError(Errno("send"));
   }
   return OkStatus();
 }
 
-Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms, bool at_frame_start) {
-  size_t off = 0;
-  while (off < n) {
-    const ssize_t r = ::recv(fd_, p + off, n - off, MSG_DONTWAIT);
-    if (r > 0) {
-      off += static_cast<size_t>(r);
-      continue;
+Status Connection::Fill(size_t need, int timeout_ms, bool at_frame_start) {
+  RETURN_IF_ERROR(SetTimeout(SO_RCVTIMEO, timeout_ms, rcv_timeout_ms_));
+  while (buf_.size() - start_ < need) {
+    if (start_ > 0 && start_ == buf_.size()) {
+      SecureWipe(buf_.data(), buf_.size());
+      buf_.clear();
+      start_ = 0;
     }
+    const size_t have = buf_.size();
+    const size_t want = std::max<size_t>(need - (have - start_), 16384);
+    buf_.resize(have + want);
+    const ssize_t r = ::recv(fd_, buf_.data() + have, want, 0);
+    buf_.resize(have + (r > 0 ? static_cast<size_t>(r) : 0));
+    if (r > 0) continue;
     if (r == 0) {
       broken_ = true;
-      return UnavailableError(at_frame_start && off == 0 ? "connection closed by peer" : "connection closed mid-frame");
+      return UnavailableError(at_frame_start && buf_.size() == start_ ? "connection closed by peer"
+                                                                      : "connection closed mid-frame");
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      Status s = WaitFor(fd_, POLLIN, timeout_ms);
-      if (!s.ok()) {
-        if (off > 0 || !at_frame_start) broken_ = true;
-        return s;
-      }
-      continue;
+      // Idle between frames is not an error of the stream; a half-read frame is.
+      if (!at_frame_start || buf_.size() > start_) broken_ = true;
+      return UnavailableError("timed out");
     }
     broken_ = true;
     return UnavailableError(Errno("recv"));
@@ -136,17 +152,18 @@ Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms, bool at_frame
 
 StatusOr<Frame> Connection::ReadFrame(int timeout_ms) {
   if (fd_ < 0) return UnavailableError("connection closed");
-  uint8_t len_bytes[4];
-  RETURN_IF_ERROR(ReadExact(len_bytes, 4, timeout_ms, true));
-  const uint32_t length = (uint32_t{len_bytes[0]} << 24) | (uint32_t{len_bytes[1]} << 16) |
-                          (uint32_t{len_bytes[2]} << 8) | uint32_t{len_bytes[3]};
+  RETURN_IF_ERROR(Fill(4, timeout_ms, true));
+  const uint8_t* p = buf_.data() + start_;
+  const uint32_t length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
   if (Status s = CheckFrameLength(length); !s.ok()) {
     broken_ = true;
     return s;
   }
-  Bytes data(length);
-  RETURN_IF_ERROR(ReadExact(data.data(), length, timeout_ms, false));
-  return DecodeFrame(data);
+  RETURN_IF_ERROR(Fill(4 + size_t{length}, timeout_ms, false));
+  ByteSpan frame(buf_.data() + start_ + 4, length);
+  StatusOr<Frame> out = DecodeFrame(frame);
+  start_ += 4 + size_t{length};
+  return out;
 }
 
 }  // namespace vp::ipc

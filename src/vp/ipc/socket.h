@@ -35,7 +35,11 @@ class Connection {
   Connection() = default;
   explicit Connection(int fd) : fd_(fd) {}
   ~Connection();
-  Connection(Connection&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Connection(Connection&& o) noexcept
+      : fd_(o.fd_), broken_(o.broken_), buf_(std::move(o.buf_)), start_(o.start_),
+        rcv_timeout_ms_(o.rcv_timeout_ms_), snd_timeout_ms_(o.snd_timeout_ms_) {
+    o.fd_ = -1;
+  }
   Connection& operator=(Connection&& o) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -60,9 +64,16 @@ class Connection {
   bool broken() const { return broken_; }
 
  private:
-  Status ReadExact(uint8_t* p, size_t n, int timeout_ms, bool at_frame_start);
+  // Blocking reads with SO_RCVTIMEO into an internal buffer: one recv per frame in the
+  // common case (a poll-then-recv pattern costs three syscalls per message).
+  Status Fill(size_t need, int timeout_ms, bool at_frame_start);
+  Status SetTimeout(int option, int timeout_ms, int& current);
   int fd_ = -1;
   bool broken_ = false;
+  Bytes buf_;
+  size_t start_ = 0;  // unread bytes are buf_[start_, buf_.size())
+  int rcv_timeout_ms_ = -2;
+  int snd_timeout_ms_ = -2;
 };
 
 }  // namespace vp::ipc
