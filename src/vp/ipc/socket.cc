@@ -67,7 +67,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
     Close();
     fd_ = o.fd_;
-    broken_ = o.broken_;
+    broken_ = o.broken_.load();
     buf_ = std::move(o.buf_);
     start_ = o.start_;
     rcv_timeout_ms_ = o.rcv_timeout_ms_;
@@ -100,10 +100,22 @@ Status Connection::SetTimeout(int option, int timeout_ms, int& current) {
   return OkStatus();
 }
 
-Status Connection::WriteFrame(const Frame& frame, int timeout_ms) {
+bool Connection::HasBufferedFrame() const {
+  const size_t avail = buf_.size() - start_;
+  if (avail < 4) return false;
+  const uint8_t* p = buf_.data() + start_;
+  const uint32_t length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+  // A bad length is "buffered" too: ReadFrame reports it without blocking.
+  return !CheckFrameLength(length).ok() || avail >= 4 + size_t{length};
+}
+
+Status Connection::WriteFrame(const Frame& frame, int timeout_ms) { return WriteFrames({frame}, timeout_ms); }
+
+Status Connection::WriteFrames(const std::vector<Frame>& frames, int timeout_ms) {
   if (fd_ < 0) return UnavailableError("connection closed");
   RETURN_IF_ERROR(SetTimeout(SO_SNDTIMEO, timeout_ms, snd_timeout_ms_));
-  const Bytes data = EncodeFrame(frame);
+  Bytes data;
+  for (const Frame& f : frames) Append(data, EncodeFrame(f));
   size_t off = 0;
   while (off < data.size()) {
     const ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);

@@ -10,7 +10,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <string>
+#include <vector>
 
 #include "vp/ipc/frame.h"
 
@@ -36,7 +38,7 @@ class Connection {
   explicit Connection(int fd) : fd_(fd) {}
   ~Connection();
   Connection(Connection&& o) noexcept
-      : fd_(o.fd_), broken_(o.broken_), buf_(std::move(o.buf_)), start_(o.start_),
+      : fd_(o.fd_), broken_(o.broken_.load()), buf_(std::move(o.buf_)), start_(o.start_),
         rcv_timeout_ms_(o.rcv_timeout_ms_), snd_timeout_ms_(o.snd_timeout_ms_) {
     o.fd_ = -1;
   }
@@ -61,7 +63,11 @@ class Connection {
   // kUnavailable "timed out" after timeout_ms (-1: wait forever).
   StatusOr<Frame> ReadFrame(int timeout_ms = 10000);
   // Set when ReadFrame failed in a way that leaves the stream unusable.
-  bool broken() const { return broken_; }
+  bool broken() const { return broken_.load(); }
+  // A whole frame is already buffered: ReadFrame will not block (pipelined requests).
+  bool HasBufferedFrame() const;
+  // Several frames in one send (the replies to pipelined requests).
+  Status WriteFrames(const std::vector<Frame>& frames, int timeout_ms = 10000);
 
  private:
   // Blocking reads with SO_RCVTIMEO into an internal buffer: one recv per frame in the
@@ -69,7 +75,8 @@ class Connection {
   Status Fill(size_t need, int timeout_ms, bool at_frame_start);
   Status SetTimeout(int option, int timeout_ms, int& current);
   int fd_ = -1;
-  bool broken_ = false;
+  // Atomic: a multiplexed client reads on one thread while others write.
+  std::atomic<bool> broken_{false};
   Bytes buf_;
   size_t start_ = 0;  // unread bytes are buf_[start_, buf_.size())
   int rcv_timeout_ms_ = -2;

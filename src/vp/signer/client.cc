@@ -1,6 +1,13 @@
 // SignerClient: pooled, authenticated connections to the signer.
 #include "vp/signer/client.h"
 
+#include <sys/socket.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+#include <unordered_map>
+
 #include "vp/base/json.h"
 
 namespace vp::signer {
@@ -36,43 +43,97 @@ StatusOr<ByteArray<N>> FixedField(ipc::FieldReader& r, std::string_view name) {
 
 }  // namespace
 
-struct SignerClient::PooledConnection {
-  ipc::Connection conn;
-  ByteArray<16> challenge{};
-  uint64_t next_id = 1;
-  uint64_t generation = 0;
-  std::shared_ptr<const SecureBuffer> auth_key;
+namespace {
+
+struct Pending {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  StatusOr<ipc::Frame> reply = UnavailableError("signer unavailable: no reply");
 };
 
-SignerClient::SignerClient(std::string socket_path, CredentialsSource credentials, int timeout_ms, size_t max_idle)
+}  // namespace
+
+struct SignerClient::Mux {
+  uint64_t generation = 0;
+  std::shared_ptr<const SecureBuffer> auth_key;
+  ByteArray<16> challenge{};
+  ipc::Connection conn;
+  std::mutex write_mu;  // ids are assigned and frames written in one order
+  uint64_t next_id = 1;
+  std::mutex pending_mu;
+  std::unordered_map<uint64_t, std::shared_ptr<Pending>> pending;
+  std::atomic<bool> dead{false};
+  std::thread reader;
+
+  ~Mux() {
+    dead.store(true);
+    if (conn.fd() >= 0) ::shutdown(conn.fd(), SHUT_RDWR);  // wakes the reader
+    if (reader.joinable()) reader.join();
+  }
+
+  void FailAll(const Status& why) {
+    std::unordered_map<uint64_t, std::shared_ptr<Pending>> waiting;
+    {
+      std::lock_guard lock(pending_mu);
+      waiting.swap(pending);
+    }
+    for (auto& [id, p] : waiting) {
+      std::lock_guard lock(p->mu);
+      p->reply = why;
+      p->done = true;
+      p->cv.notify_one();
+    }
+  }
+
+  void ReadLoop() {
+    while (!dead.load()) {
+      auto frame = conn.ReadFrame(200);
+      if (!frame.ok()) {
+        if (!conn.broken() && frame.status().code() == StatusCode::kUnavailable) continue;  // idle
+        break;
+      }
+      std::shared_ptr<Pending> p;
+      {
+        std::lock_guard lock(pending_mu);
+        auto it = pending.find(frame->request_id);
+        if (it == pending.end()) continue;  // its caller timed out
+        p = std::move(it->second);
+        pending.erase(it);
+      }
+      std::lock_guard lock(p->mu);
+      p->reply = std::move(*frame);
+      p->done = true;
+      p->cv.notify_one();
+    }
+    dead.store(true);
+    FailAll(UnavailableError("signer unavailable: connection lost"));
+  }
+};
+
+SignerClient::SignerClient(std::string socket_path, CredentialsSource credentials, int timeout_ms, size_t connections)
     : socket_path_(std::move(socket_path)),
       credentials_(std::move(credentials)),
       timeout_ms_(timeout_ms),
-      max_idle_(max_idle) {}
+      muxes_(std::max<size_t>(connections, 1)) {}
 
 SignerClient::~SignerClient() = default;
 
-StatusOr<std::unique_ptr<SignerClient::PooledConnection>> SignerClient::Acquire(const SignerCredentials& creds) {
-  {
-    std::lock_guard lock(mu_);
-    while (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      if (c->generation == creds.generation && c->conn.open() && !c->conn.broken()) return c;
-    }
-  }
+StatusOr<std::shared_ptr<SignerClient::Mux>> SignerClient::Connect(const SignerCredentials& creds) {
   auto fd = ipc::ConnectUnix(socket_path_);
   if (!fd.ok()) return Unavailable(fd.status());
-  auto c = std::make_unique<PooledConnection>();
-  c->conn = ipc::Connection(*fd);
-  c->generation = creds.generation;
-  c->auth_key = creds.auth_key;
-  ASSIGN_OR_RETURN(ipc::Frame hello, c->conn.ReadFrame(timeout_ms_));
-  if (hello.protocol != ipc::kProtocolSigner || hello.kind != ipc::kKindHello) return UnavailableError("signer unavailable: bad hello");
-  ipc::FieldReader r(hello.body);
+  auto m = std::make_shared<Mux>();
+  m->conn = ipc::Connection(*fd);
+  m->generation = creds.generation;
+  m->auth_key = creds.auth_key;
+  auto hello = m->conn.ReadFrame(timeout_ms_);
+  if (!hello.ok()) return Unavailable(hello.status());
+  if (hello->protocol != ipc::kProtocolSigner || hello->kind != ipc::kKindHello)
+    return UnavailableError("signer unavailable: bad hello");
+  ipc::FieldReader r(hello->body);
   ASSIGN_OR_RETURN(ByteSpan challenge, r.Next("challenge", kChallengeSize));
   if (challenge.size() != kChallengeSize) return UnavailableError("signer unavailable: bad hello");
-  std::copy(challenge.begin(), challenge.end(), c->challenge.begin());
+  std::copy(challenge.begin(), challenge.end(), m->challenge.begin());
   ASSIGN_OR_RETURN(std::string version, r.NextString("version", 64));
   ASSIGN_OR_RETURN(ByteSpan instance, r.Next("instance key", 32));
   if (version != "vaultproof-signer/1") return UnavailableError("signer unavailable: unsupported signer version");
@@ -80,42 +141,67 @@ StatusOr<std::unique_ptr<SignerClient::PooledConnection>> SignerClient::Acquire(
   // its credentials: report it as restarting rather than sending a mac it will refuse.
   if (!std::equal(instance.begin(), instance.end(), creds.signer_public.begin(), creds.signer_public.end()))
     return UnavailableError("signer unavailable: restarting");
-  return c;
+  Mux* raw = m.get();
+  m->reader = std::thread([raw] { raw->ReadLoop(); });
+  return m;
 }
 
-void SignerClient::Release(std::unique_ptr<PooledConnection> conn) {
+StatusOr<std::shared_ptr<SignerClient::Mux>> SignerClient::Pick(const SignerCredentials& creds) {
+  const size_t slot = next_.fetch_add(1) % muxes_.size();
+  std::shared_ptr<Mux> stale;  // destroyed (reader joined) outside the lock
   std::lock_guard lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+  auto& m = muxes_[slot];
+  if (m && !m->dead.load() && m->generation == creds.generation) return m;
+  stale = std::move(m);
+  ASSIGN_OR_RETURN(m, Connect(creds));
+  return m;
 }
 
 StatusOr<Bytes> SignerClient::Call(Op op, ByteSpan fields) {
   auto creds = credentials_();
   if (!creds.ok()) return Unavailable(creds.status());
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto acquired = Acquire(*creds);
-    if (!acquired.ok()) return Unavailable(acquired.status());
-    auto c = std::move(*acquired);
-    ipc::Frame req{.protocol = ipc::kProtocolSigner, .kind = static_cast<uint8_t>(op), .request_id = c->next_id++,
-                   .body = {}};
-    const ByteArray<32> mac = RequestMac(c->auth_key->view(), c->challenge, req, fields);
-    req.body.reserve(kMacSize + fields.size());
-    Append(req.body, mac);
-    Append(req.body, fields);
-    Status sent = c->conn.WriteFrame(req, timeout_ms_);
+    ASSIGN_OR_RETURN(std::shared_ptr<Mux> m, Pick(*creds));
+    auto p = std::make_shared<Pending>();
+    uint64_t id;
+    Status sent;
+    {
+      std::lock_guard lock(m->write_mu);
+      id = m->next_id++;
+      ipc::Frame req{.protocol = ipc::kProtocolSigner, .kind = static_cast<uint8_t>(op), .request_id = id, .body = {}};
+      const ByteArray<32> mac = RequestMac(m->auth_key->view(), m->challenge, req, fields);
+      req.body.reserve(kMacSize + fields.size());
+      Append(req.body, mac);
+      Append(req.body, fields);
+      {
+        std::lock_guard plock(m->pending_mu);
+        m->pending[id] = p;
+      }
+      sent = m->conn.WriteFrame(req, timeout_ms_);
+    }
     if (!sent.ok()) {
-      if (attempt == 0) continue;  // a pooled connection to a signer that restarted: one retry
+      {
+        std::lock_guard plock(m->pending_mu);
+        m->pending.erase(id);
+      }
+      m->dead.store(true);
+      if (attempt == 0) continue;  // a connection to a signer that restarted: one retry
       return Unavailable(sent);
     }
-    auto reply = c->conn.ReadFrame(timeout_ms_);
-    if (!reply.ok()) {
-      // Only a request that surely did not execute could be retried; a lost reply is reported.
-      return Unavailable(reply.status());
+    std::unique_lock wait(p->mu);
+    if (!p->cv.wait_for(wait, std::chrono::milliseconds(timeout_ms_), [&] { return p->done; })) {
+      wait.unlock();
+      std::lock_guard plock(m->pending_mu);
+      m->pending.erase(id);
+      return UnavailableError("signer unavailable: timed out");
     }
-    if (reply->protocol != ipc::kProtocolSigner || reply->kind != (ipc::kReplyBit | static_cast<uint8_t>(op)) ||
-        reply->request_id != req.request_id)
+    if (!p->reply.ok()) return Unavailable(p->reply.status());
+    const ipc::Frame& reply = *p->reply;
+    // An error reply to a frame the signer could not parse carries kind 0x80.
+    if (reply.protocol != ipc::kProtocolSigner ||
+        (reply.kind != (ipc::kReplyBit | static_cast<uint8_t>(op)) && reply.kind != ipc::kReplyBit))
       return UnavailableError("signer unavailable: reply does not match the request");
-    Release(std::move(c));
-    ASSIGN_OR_RETURN(ipc::FieldReader r, ipc::OpenReply(reply->body));
+    ASSIGN_OR_RETURN(ipc::FieldReader r, ipc::OpenReply(reply.body));
     ASSIGN_OR_RETURN(ByteSpan rest, r.Raw("reply", r.remaining()));
     return Bytes(rest.begin(), rest.end());
   }

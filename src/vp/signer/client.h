@@ -1,6 +1,8 @@
-// The gateway's client for the signer socket: a pool of authenticated connections
-// (hello challenge, per-connection request ids, request mac; docs/signer_protocol.md).
-// Thread-safe. Every transport failure is kUnavailable "signer unavailable: ...", which
+// The gateway's client for the signer socket: a few authenticated connections (hello
+// challenge, per-connection request ids, request mac; docs/signer_protocol.md), each
+// multiplexed: callers on any thread write requests in id order and a reader thread per
+// connection hands each reply to its caller, so concurrent requests pipeline and the
+// signer answers them in batches. Thread-safe. Every transport failure is kUnavailable "signer unavailable: ...", which
 // the gateway answers as 503 SIGNER_UNAVAILABLE; errors the signer reports keep their code.
 //
 //   SignerClient client(socket_path, [&] { return launcher.SignerCredentials(); });
@@ -8,6 +10,7 @@
 //   ASSIGN_OR_RETURN(auto signed_tx, client.SignTransaction(created.blob, created.context, "", tx_json));
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,7 +59,7 @@ struct AttestationInfo {
 class SignerClient {
  public:
   SignerClient(std::string socket_path, CredentialsSource credentials, int timeout_ms = 10000,
-               size_t max_idle = 32);
+               size_t connections = 2);
   ~SignerClient();
 
   StatusOr<nlohmann::json> Health();
@@ -77,18 +80,18 @@ class SignerClient {
   StatusOr<Bytes> Call(Op op, ByteSpan fields);
 
  private:
-  struct PooledConnection;
-  StatusOr<std::unique_ptr<PooledConnection>> Acquire(const SignerCredentials& creds);
-  void Release(std::unique_ptr<PooledConnection> conn);
+  struct Mux;
+  StatusOr<std::shared_ptr<Mux>> Connect(const SignerCredentials& creds);
+  StatusOr<std::shared_ptr<Mux>> Pick(const SignerCredentials& creds);
   StatusOr<CreatedKey> ParseCreated(const KeyContext& request_context, StatusOr<Bytes> reply);
   StatusOr<SignatureResult> ParseSignature(StatusOr<Bytes> reply, bool has_hash);
 
   std::string socket_path_;
   CredentialsSource credentials_;
   int timeout_ms_;
-  size_t max_idle_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<PooledConnection>> idle_;
+  std::vector<std::shared_ptr<Mux>> muxes_;  // fixed size, entries replaced when dead
+  std::atomic<size_t> next_{0};
 };
 
 }  // namespace vp::signer
