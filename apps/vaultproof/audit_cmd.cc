@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+
 #include "cli_io.h"
+#include "vp/http/custody.h"
 #include "vp/audit/audit.h"
 #include "vp/store/db.h"
 
@@ -27,6 +30,15 @@ StatusOr<std::vector<crypto::Ed25519Public>> TrustedKeys(const AuditFlags& f) {
     auto k = HexDecodeFixed<32>(hex);
     if (!k.ok()) return InvalidArgumentError("--public-key " + hex + ": " + k.status().message());
     keys.push_back(*k);
+  }
+  // With custody the digest key lives in the signer; the gateway publishes its public key.
+  const std::string pub_path = f.data_dir + "/" + std::string(http::kAuditPublicKeyFile);
+  if (std::ifstream pub(pub_path); pub) {
+    std::string hex;
+    std::getline(pub, hex);
+    auto k = HexDecodeFixed<32>(hex, HexPrefix::kForbidden);
+    if (!k.ok()) return InvalidArgumentError(pub_path + ": " + k.status().message());
+    keys.insert(keys.begin(), *k);
   }
   auto signer = audit::FileDigestSigner::Load(f.data_dir);
   if (signer.ok()) {

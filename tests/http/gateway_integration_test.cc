@@ -339,9 +339,15 @@ TEST_F(Gateway, CustodyHealthAndSignerUnavailableWhileTheSignerRestarts) {
   EXPECT_TRUE(data["launcher"]["signer"]["up"].get<bool>());
   const int pid = data["launcher"]["signer"]["pid"].get<int>();
   ASSERT_GT(pid, 0);
+  EXPECT_EQ(RawExchange(port(), Get("/readyz")).Json()["data"]["signer"], "ok");
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  bool saw_503 = false;
+  bool saw_503 = false, saw_not_ready = false;
   for (int i = 0; i < 300; ++i) {
+    HttpResponse ready = RawExchange(port(), Get("/readyz"));
+    if (ready.status == 503) {
+      ExpectEnvelope(ready, 503, "SIGNER_UNAVAILABLE");
+      saw_not_ready = true;
+    }
     HttpResponse r = Call(auditor_, "GET", "/v1/custody/health");
     if (r.status == 503) {
       ExpectEnvelope(r, 503, "SIGNER_UNAVAILABLE");
@@ -353,6 +359,7 @@ TEST_F(Gateway, CustodyHealthAndSignerUnavailableWhileTheSignerRestarts) {
     ::usleep(10000);
   }
   EXPECT_TRUE(saw_503);
+  EXPECT_TRUE(saw_not_ready);
   HttpResponse after = Call(auditor_, "GET", "/v1/custody/health");
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_NE(after.Json()["data"]["launcher"]["signer"]["pid"].get<int>(), pid);
@@ -549,6 +556,33 @@ TEST_F(Gateway, FloodOfMalformedRequestsLeavesItUp) {
   EXPECT_EQ(Call(admin_, "GET", "/v1/ping").status, 200);
   HttpResponse m = RawExchange(port(), Get("/metrics"));
   EXPECT_EQ(m.body.find("status=\"500\""), std::string::npos) << "a malformed request produced a 500";
+}
+
+// With custody the audit digests are signed inside the signer with an Ed25519 service
+// key; no key file is written, the public key is published, and `audit verify` trusts it.
+TEST(GatewayAudit, DigestsAreSignedByTheSignerHeldKey) {
+  Server s(R"(
+[audit]
+digest_every = 2
+digest_interval_ms = 200
+)");
+  Key k = s.CreateKey("operator");
+  for (int i = 0; i < 6; ++i) {
+    HttpResponse r = RawExchange(s.port(), SignedRequest(k, "POST", "/v1/echo", "", R"({"i":1})", NowS()));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  ::usleep(500000);
+  EXPECT_EQ(s.Stop(), 0);
+  std::ifstream pub_file(s.dir() + "/audit-signing.pub");
+  std::string pub;
+  std::getline(pub_file, pub);
+  ASSERT_EQ(pub.size(), 64u);
+  EXPECT_FALSE(std::filesystem::exists(s.dir() + "/audit-signing.key"));
+  int status = -1;
+  std::string out = RunCapture(BinDir() + "/vaultproof audit verify --data-dir " + s.dir() + " 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find(pub), std::string::npos) << out;
+  EXPECT_NE(out.find("\"digests\""), std::string::npos) << out;
 }
 
 TEST(GatewayLimits, RateLimitIsExactAtTheBoundary) {

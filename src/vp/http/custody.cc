@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +13,9 @@
 #include "vp/crypto/random.h"
 #include "vp/kms/file_backend.h"
 #include "vp/kms/policy.h"
+#include "vp/kms/master_key.h"
+#include "vp/signer/protocol.h"
+#include "vp/store/custody_keys.h"
 
 namespace vp::http {
 namespace {
@@ -68,6 +72,13 @@ StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& co
   ::mkdir(run.c_str(), 0755);
   ::chmod(dir.c_str(), 0711);
   ::chmod(run.c_str(), 0755);
+  // The signer runs under its own uid and must reach run/kms.sock: the data dir needs
+  // o+x (search, not listing); every secret inside is 0600 anyway.
+  struct stat st {};
+  if (::stat(config.data_dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 && ::geteuid() == 0) {
+    ::chmod(config.data_dir.c_str(), (st.st_mode & 07777) | S_IXOTH);
+    warnings.push_back("custody: made the data dir searchable by others (o+x) so the signer's uid can reach the kms socket");
+  }
   signer::LauncherOptions lo;
   std::string bin = config.custody_bin_dir;
   if (bin.empty()) {
@@ -139,6 +150,67 @@ StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& co
   lo.kms_args.insert(lo.kms_args.end(),
                      {"--backend", "file", "--master-key-file", master, "--passphrase-file", passphrase_file});
   return lo;
+}
+
+namespace {
+
+class SignerDigestSigner final : public audit::DigestSigner {
+ public:
+  SignerDigestSigner(std::shared_ptr<signer::Launcher> launcher, Bytes blob, signer::KeyContext ctx,
+                     crypto::Ed25519Public pub)
+      : launcher_(std::move(launcher)), blob_(std::move(blob)), ctx_(std::move(ctx)), pub_(pub) {}
+  const crypto::Ed25519Public& public_key() const override { return pub_; }
+  StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message) const override {
+    ASSIGN_OR_RETURN(auto r, launcher_->client().SignEd25519(blob_, ctx_, message));
+    // A signer answering with another key would make digests nobody trusts: refuse early.
+    if (r.public_key != pub_) return InternalError("signer signed the audit digest with an unexpected key");
+    return r.signature;
+  }
+
+ private:
+  std::shared_ptr<signer::Launcher> launcher_;
+  Bytes blob_;
+  signer::KeyContext ctx_;
+  crypto::Ed25519Public pub_;
+};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
+                                                                         std::shared_ptr<signer::Launcher> launcher,
+                                                                         const std::string& data_dir) {
+  store::CustodyKeyRepo repo(db);
+  ASSIGN_OR_RETURN(auto row, repo.Get(kAuditDigestKeyId));
+  Bytes blob;
+  if (row) {
+    blob = row->blob;
+  } else {
+    signer::KeyContext ctx{.wallet_id = std::string(kAuditDigestKeyId), .address = {}, .key_version = 1,
+                           .key_kind = signer::KeyKind::kEd25519};
+    ASSIGN_OR_RETURN(signer::CreatedKey created, launcher->client().CreateKey(ctx));
+    ASSIGN_OR_RETURN(signer::KeyBlob decoded, signer::DecodeKeyBlob(created.blob));
+    ASSIGN_OR_RETURN(kms::WrappedKey wrapped, kms::DecodeWrappedKey(decoded.wrapped_dek));
+    Status inserted = repo.Insert({.key_id = std::string(kAuditDigestKeyId), .wallet_id = std::string(kAuditDigestKeyId),
+                                   .blob = created.blob, .master_key_id = wrapped.master_key_id},
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch()).count());
+    if (inserted.code() == StatusCode::kAlreadyExists) {
+      // Another gateway on the same store made it first: use theirs.
+      ASSIGN_OR_RETURN(row, repo.Get(kAuditDigestKeyId));
+      if (!row) return InternalError("audit digest key vanished");
+      blob = row->blob;
+    } else {
+      RETURN_IF_ERROR(inserted);
+      blob = created.blob;
+    }
+  }
+  ASSIGN_OR_RETURN(signer::KeyBlob decoded, signer::DecodeKeyBlob(blob));
+  // Learn the public key by signing a fixed message (the signer reports the key it used).
+  ASSIGN_OR_RETURN(auto probe, launcher->client().SignEd25519(blob, decoded.context, AsBytes("vp-audit-key-probe")));
+  const std::string pub_hex = HexEncode(probe.public_key) + "\n";
+  RETURN_IF_ERROR(WriteSecretFile(data_dir + "/" + std::string(kAuditPublicKeyFile), AsBytes(pub_hex)));
+  ::chmod((data_dir + "/" + std::string(kAuditPublicKeyFile)).c_str(), 0644);
+  return std::make_shared<SignerDigestSigner>(std::move(launcher), std::move(blob), decoded.context, probe.public_key);
 }
 
 }  // namespace vp::http

@@ -11,12 +11,24 @@
 #include <string>
 #include <vector>
 
+#include "vp/audit/audit.h"
 #include "vp/http/config.h"
 #include "vp/signer/launcher.h"
+#include "vp/store/db.h"
 
 namespace vp::http {
 
 StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& config,
                                                          std::vector<std::string>& warnings);
+
+// The audit log's digest key, held in the signer (an Ed25519 service key). Created on the
+// first start with custody; its blob is kept in custody_keys as "system:audit-digest" and
+// its public key written to <data_dir>/audit-signing.pub, which `vaultproof audit verify`
+// trusts. The launcher is shared so it outlives the audit writer that signs through it.
+inline constexpr std::string_view kAuditDigestKeyId = "system:audit-digest";
+inline constexpr std::string_view kAuditPublicKeyFile = "audit-signing.pub";
+StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
+                                                                         std::shared_ptr<signer::Launcher> launcher,
+                                                                         const std::string& data_dir);
 
 }  // namespace vp::http

@@ -175,13 +175,13 @@ struct Gateway::Impl {
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<store::Db> db;
   bool distributed = false;  // PostgreSQL: limits and replay state live in the store
-  std::shared_ptr<audit::FileDigestSigner> signer;
+  std::shared_ptr<const audit::DigestSigner> signer;  // in the signer process with custody
   std::unique_ptr<audit::AuditWriter> audit;
   std::unique_ptr<ApiKeyService> keys;
   std::unique_ptr<store::IdempotencyRepo> idempotency;
   std::unique_ptr<store::RateLimitRepo> rate_repo;
   std::unique_ptr<store::ReplayRepo> replay_repo;
-  std::unique_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
+  std::shared_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
   MemoryRateLimiter limiter;
   ReplayGuard replay_guard;
   Router router;
@@ -596,7 +596,11 @@ struct Gateway::Impl {
       return db->WithConn([](store::Conn& c) { return c.Query("SELECT 1").status(); });
     });
     if (!s.ok()) co_return ErrorResponse(UnavailableError("store unreachable"), req.request_id);
-    co_return DataResponse({{"status", "ready"}, {"store", "ok"}, {"audit", "ok"}});
+    // Ready needs the signer when this gateway runs one (it is restarting otherwise).
+    if (custody && !custody->signer_up())
+      co_return ErrorResponseNamed(UnavailableError("signer not ready"), "SIGNER_UNAVAILABLE", req.request_id);
+    co_return DataResponse({{"status", "ready"}, {"store", "ok"}, {"audit", "ok"},
+                            {"signer", custody ? "ok" : "disabled"}});
   }
 
   asio::awaitable<Response> MetricsText(Request&, const Principal&) {
@@ -816,7 +820,16 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   g.distributed = g.db->dialect() == store::Dialect::kPostgres;
   ASSIGN_OR_RETURN(SecureBuffer pepper, ApiKeyService::LoadOrCreatePepper(config.data_dir));
   g.keys = std::make_unique<ApiKeyService>(*g.db, std::move(pepper), config.key_cache_ms);
-  ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
+  if (config.custody_enabled) {
+    std::vector<std::string> warnings;
+    ASSIGN_OR_RETURN(signer::LauncherOptions lo, CustodyLauncherOptions(config, warnings));
+    for (const auto& w : warnings) g.log->warn(LogFields(w, {}));
+    ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
+    g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
+    ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
+  } else {
+    ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
+  }
   audit::AuditWriterOptions audit_options;
   audit_options.digest_every_records = config.audit_digest_every;
   audit_options.digest_interval_ms = config.audit_digest_interval_ms;
@@ -827,13 +840,6 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   if (!g.distributed) {
     Status s = g.RestoreLimiter();
     if (!s.ok()) g.log->warn(LogFields("rate-limit state not restored", {{"error", s.ToString()}}));
-  }
-  if (config.custody_enabled) {
-    std::vector<std::string> warnings;
-    ASSIGN_OR_RETURN(signer::LauncherOptions lo, CustodyLauncherOptions(config, warnings));
-    for (const auto& w : warnings) g.log->warn(LogFields(w, {}));
-    ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
-    g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
   }
   g.BuildRoutes();
   std::vector<std::string> labels;

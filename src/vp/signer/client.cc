@@ -314,4 +314,16 @@ StatusOr<SignatureResult> SignerClient::SignDigest(ByteSpan blob, const KeyConte
   return ParseSignature(Call(Op::kSignDigest, w.Take()), false);
 }
 
+StatusOr<Ed25519SignatureResult> SignerClient::SignEd25519(ByteSpan blob, const KeyContext& context, ByteSpan message) {
+  auto w = KeyFields(blob, context, "");
+  w.Add(message);
+  ASSIGN_OR_RETURN(Bytes out, Call(Op::kSignEd25519, w.Take()));
+  ipc::FieldReader r(out);
+  Ed25519SignatureResult res;
+  ASSIGN_OR_RETURN(res.signature, FixedField<64>(r, "signature"));
+  ASSIGN_OR_RETURN(res.public_key, FixedField<32>(r, "public key"));
+  RETURN_IF_ERROR(r.Finish());
+  return res;
+}
+
 }  // namespace vp::signer

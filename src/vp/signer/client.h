@@ -51,6 +51,10 @@ struct SignatureResult {
   crypto::Hash256 hash{};  // the digest signed (zero for SignDigest: the caller has it)
   eth::Address from;
 };
+struct Ed25519SignatureResult {
+  ByteArray<64> signature{};
+  ByteArray<32> public_key{};
+};
 struct AttestationInfo {
   Bytes document;             // kms.md attestation document
   ByteArray<32> import_key{}; // X25519: seal imported secrets to it
@@ -75,6 +79,8 @@ class SignerClient {
                                           std::string_view typed_data_json);
   StatusOr<SignatureResult> SignDigest(ByteSpan blob, const KeyContext& context, std::string_view path,
                                        const crypto::Hash256& digest);
+
+  StatusOr<Ed25519SignatureResult> SignEd25519(ByteSpan blob, const KeyContext& context, ByteSpan message);
 
   // One request: the OK reply's fields, or the error. Exposed for tests and tools.
   StatusOr<Bytes> Call(Op op, ByteSpan fields);

@@ -18,7 +18,7 @@ bool ValidWalletIdChar(char c) {
 
 }  // namespace
 
-bool IsKnownOp(uint8_t kind) { return kind >= 0x01 && kind <= 0x09; }
+bool IsKnownOp(uint8_t kind) { return kind >= 0x01 && kind <= 0x0A; }
 
 ByteArray<32> RequestMac(ByteSpan auth_key, ByteSpan challenge, const ipc::Frame& frame, ByteSpan fields) {
   Bytes msg(kMacDomain.begin(), kMacDomain.end());
@@ -55,7 +55,7 @@ StatusOr<KeyContext> DecodeKeyContext(ByteSpan data) {
   ctx.key_version = (uint32_t{data[off]} << 24) | (uint32_t{data[off + 1]} << 16) | (uint32_t{data[off + 2]} << 8) |
                     uint32_t{data[off + 3]};
   const uint8_t kind = data[off + 4];
-  if (kind != 1 && kind != 2) return InvalidArgumentError("key context: unknown key kind");
+  if (kind < 1 || kind > 3) return InvalidArgumentError("key context: unknown key kind");
   ctx.key_kind = static_cast<KeyKind>(kind);
   return ctx;
 }

@@ -26,10 +26,13 @@ enum class Op : uint8_t {
   kSignTypedData = 0x07,
   kSignDigest = 0x08,
   kAttestation = 0x09,
+  kSignEd25519 = 0x0A,
 };
 bool IsKnownOp(uint8_t kind);
 
-enum class KeyKind : uint8_t { kSecp256k1 = 1, kHdSeed = 2 };
+// kEd25519: a 32-byte Ed25519 seed for service keys (audit digests, signed tree heads);
+// its context "address" is the first 20 bytes of SHA-256(public key).
+enum class KeyKind : uint8_t { kSecp256k1 = 1, kHdSeed = 2, kEd25519 = 3 };
 
 inline constexpr size_t kMacSize = 32;
 inline constexpr size_t kChallengeSize = 16;

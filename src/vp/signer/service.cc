@@ -5,6 +5,7 @@
 
 #include "vp/base/json.h"
 #include "vp/crypto/aead.h"
+#include "vp/crypto/ed25519.h"
 #include "vp/crypto/hash.h"
 #include "vp/crypto/random.h"
 #include "vp/crypto/sealed_box.h"
@@ -46,6 +47,18 @@ StatusOr<eth::DerivationPath> ParseHdPath(std::string_view text) {
 
 StatusOr<UsableKey> KeyFromSecret(const KeyContext& ctx, ByteSpan secret, std::string_view path) {
   UsableKey k;
+  k.kind = ctx.key_kind;
+  if (ctx.key_kind == KeyKind::kEd25519) {
+    if (!path.empty()) return InvalidArgumentError("an Ed25519 key takes no derivation path");
+    if (secret.size() != 32) return InvalidArgumentError("Ed25519 seed must be 32 bytes");
+    k.private_key = SecureBuffer::CopyOf(secret);
+    ASSIGN_OR_RETURN(k.ed25519_public, crypto::Ed25519PublicKey(secret));
+    const auto h = crypto::Sha256(k.ed25519_public);
+    ByteArray<20> a{};
+    std::copy_n(h.begin(), 20, a.begin());
+    k.address = eth::Address(a);
+    return k;
+  }
   if (ctx.key_kind == KeyKind::kSecp256k1) {
     if (!path.empty()) return InvalidArgumentError("a single key takes no derivation path");
     RETURN_IF_ERROR(crypto::Secp256k1ValidatePrivateKey(secret));
@@ -176,8 +189,17 @@ StatusOr<Bytes> SignerService::Dispatch(Op op, ipc::FieldReader& r) {
       RETURN_IF_ERROR(r.Finish());
       return Field(AsBytes(PublicJson(*key)));
     }
-    case Op::kSignTransaction: {
+    case Op::kSignEd25519: {
       ASSIGN_OR_RETURN(auto key, ResolveKey(r));
+      ASSIGN_OR_RETURN(ByteSpan message, r.Next("message"));
+      RETURN_IF_ERROR(r.Finish());
+      if (key->kind != KeyKind::kEd25519) return InvalidArgumentError("not an Ed25519 key");
+      ASSIGN_OR_RETURN(auto sig, crypto::Ed25519Sign(key->private_key.view(), message));
+      out.Add(sig).Add(key->ed25519_public);
+      return out.Take();
+    }
+    case Op::kSignTransaction: {
+      ASSIGN_OR_RETURN(auto key, ResolveSecpKey(r));
       ASSIGN_OR_RETURN(std::string text, r.NextString("transaction"));
       RETURN_IF_ERROR(r.Finish());
       ASSIGN_OR_RETURN(json doc, ParseJsonStrict(text, "transaction"));
@@ -187,7 +209,7 @@ StatusOr<Bytes> SignerService::Dispatch(Op op, ipc::FieldReader& r) {
       return out.Take();
     }
     case Op::kSignMessage: {
-      ASSIGN_OR_RETURN(auto key, ResolveKey(r));
+      ASSIGN_OR_RETURN(auto key, ResolveSecpKey(r));
       ASSIGN_OR_RETURN(ByteSpan message, r.Next("message"));
       RETURN_IF_ERROR(r.Finish());
       ASSIGN_OR_RETURN(auto sig, eth::SignPersonalMessage(key->private_key.view(), message));
@@ -195,7 +217,7 @@ StatusOr<Bytes> SignerService::Dispatch(Op op, ipc::FieldReader& r) {
       return out.Take();
     }
     case Op::kSignTypedData: {
-      ASSIGN_OR_RETURN(auto key, ResolveKey(r));
+      ASSIGN_OR_RETURN(auto key, ResolveSecpKey(r));
       ASSIGN_OR_RETURN(std::string text, r.NextString("typed data"));
       RETURN_IF_ERROR(r.Finish());
       ASSIGN_OR_RETURN(json doc, eth::ParseTypedDataJson(text));
@@ -204,7 +226,7 @@ StatusOr<Bytes> SignerService::Dispatch(Op op, ipc::FieldReader& r) {
       return out.Take();
     }
     case Op::kSignDigest: {
-      ASSIGN_OR_RETURN(auto key, ResolveKey(r));
+      ASSIGN_OR_RETURN(auto key, ResolveSecpKey(r));
       ASSIGN_OR_RETURN(ByteSpan digest, r.Next("digest", 32));
       RETURN_IF_ERROR(r.Finish());
       if (digest.size() != 32) return InvalidArgumentError("digest must be 32 bytes");
@@ -226,7 +248,9 @@ StatusOr<Bytes> SignerService::CreateKey(ipc::FieldReader& r) {
   if (ctx.address != ByteArray<20>{}) return InvalidArgumentError("a create request's context has a zero address");
   if (kind != static_cast<uint8_t>(ctx.key_kind)) return InvalidArgumentError("key kind differs from the context's");
   SecureBuffer secret;
-  if (ctx.key_kind == KeyKind::kSecp256k1) {
+  if (ctx.key_kind == KeyKind::kEd25519) {
+    ASSIGN_OR_RETURN(secret, options_.random_secret(32));
+  } else if (ctx.key_kind == KeyKind::kSecp256k1) {
     // A uniformly random 32-byte string is a valid key except with probability ~2^-128.
     for (;;) {
       ASSIGN_OR_RETURN(secret, options_.random_secret(32));
@@ -252,6 +276,10 @@ StatusOr<Bytes> SignerService::ImportKey(ipc::FieldReader& r) {
   const uint8_t kind = payload.data()[0];
   ByteSpan body = payload.view().subspan(1);
   if (kind != static_cast<uint8_t>(ctx.key_kind)) return InvalidArgumentError("import kind differs from the context's");
+  if (ctx.key_kind == KeyKind::kEd25519) {
+    if (body.size() != 32) return InvalidArgumentError("imported Ed25519 seed must be 32 bytes");
+    return SealNewBlob(ctx, body);
+  }
   if (ctx.key_kind == KeyKind::kSecp256k1) {
     if (body.size() != 32) return InvalidArgumentError("imported private key must be 32 bytes");
     RETURN_IF_ERROR(crypto::Secp256k1ValidatePrivateKey(body));
@@ -324,7 +352,18 @@ StatusOr<std::shared_ptr<const UsableKey>> SignerService::ResolveKey(ipc::FieldR
   return shared;
 }
 
+StatusOr<std::shared_ptr<const UsableKey>> SignerService::ResolveSecpKey(ipc::FieldReader& r) {
+  ASSIGN_OR_RETURN(auto key, ResolveKey(r));
+  if (key->kind == KeyKind::kEd25519) return InvalidArgumentError("an Ed25519 key cannot sign Ethereum payloads");
+  return key;
+}
+
 std::string SignerService::PublicJson(const UsableKey& key) const {
+  if (key.kind == KeyKind::kEd25519) {
+    return json{{"keyType", "ed25519"}, {"publicKey", HexEncode(key.ed25519_public, true)},
+                {"keyId", eth::Address(key.address).ToLowerHex()}}
+        .dump();
+  }
   return json{{"address", key.address.ToChecksumHex()},
               {"publicKey", HexEncode(key.public_key, true)},
               {"path", key.path}}

@@ -63,7 +63,9 @@ class SecretCache {
 };
 
 struct UsableKey {
-  SecureBuffer private_key;  // 32 bytes
+  SecureBuffer private_key;  // 32 bytes (an Ed25519 seed for KeyKind::kEd25519)
+  KeyKind kind = KeyKind::kSecp256k1;
+  ByteArray<32> ed25519_public{};
   eth::Address address;
   crypto::PublicKeyUncompressed public_key{};
   std::string path;          // "" for a single key
@@ -88,6 +90,7 @@ class SignerService {
   // Seals `secret` under a fresh data key for `ctx` (address filled in) into a blob.
   StatusOr<Bytes> SealNewBlob(const KeyContext& ctx, ByteSpan secret);
   StatusOr<std::shared_ptr<const UsableKey>> ResolveKey(ipc::FieldReader& r);
+  StatusOr<std::shared_ptr<const UsableKey>> ResolveSecpKey(ipc::FieldReader& r);
   StatusOr<std::shared_ptr<const SecureBuffer>> DataKey(ByteSpan context, ByteSpan wrapped);
   std::string PublicJson(const UsableKey& key) const;
   Bytes HealthJson() const;
