@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "vp/crypto/ed25519.h"
 #include "vp/crypto/hash.h"
 #include "vp/crypto/random.h"
 #include "vp/crypto/sealed_box.h"
@@ -643,6 +644,22 @@ TEST_F(CustodyTest, AForgedAttestationFromAnotherUidIsRefused) {
   // The residual risk, shown: with the launcher key AND the signer's uid it works.
   EXPECT_EQ(try_as(65534), 0);
   EXPECT_NE(ReadAll(stack_->kms_audit_log()).find("may not Decrypt"), std::string::npos);
+}
+
+TEST_F(CustodyTest, Ed25519ServiceKeysSignAndRefuseEthereumPayloads) {
+  StartStack();
+  auto created = client().CreateKey(Ctx("system:log-key", KeyKind::kEd25519));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->public_data["keyType"], "ed25519");
+  auto sig = client().SignEd25519(created->blob, created->context, AsBytes("tree head"));
+  ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+  EXPECT_TRUE(crypto::Ed25519Verify(sig->public_key, AsBytes("tree head"), sig->signature));
+  EXPECT_FALSE(crypto::Ed25519Verify(sig->public_key, AsBytes("tree heaD"), sig->signature));
+  EXPECT_EQ(client().SignDigest(created->blob, created->context, "", crypto::Hash256{}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto secp = client().CreateKey(Ctx("w-secp"));
+  ASSERT_TRUE(secp.ok());
+  EXPECT_EQ(client().SignEd25519(secp->blob, secp->context, AsBytes("x")).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
