@@ -595,6 +595,35 @@ digest_interval_ms = 200
   EXPECT_NE(out.find("\"digests\""), std::string::npos) << out;
 }
 
+// HTTPS: the gateway serves TLS with the configured certificate; a client that trusts it
+// gets the same envelopes, and a plain-HTTP client on the TLS port is dropped, not served.
+TEST(GatewayTls, ServesHttpsWithTheConfiguredCertificate) {
+  char tmpl[] = "/tmp/vp-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  int st = -1;
+  const std::string gen = RunCapture(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -days 1 -keyout " + dir + "/key.pem -out " + dir + "/cert.pem 2>&1", &st);
+  ASSERT_EQ(st, 0) << gen;
+  Server s("[server]\ntls_cert = \"" + dir + "/cert.pem\"\ntls_key = \"" + dir + "/key.pem\"\n[custody]\nenabled = false\n");
+  ASSERT_NE(s.port(), 0);
+  const std::string url = "https://127.0.0.1:" + std::to_string(s.port());
+  std::string out = RunCapture("curl -sS --max-time 10 --cacert " + dir + "/cert.pem " + url + "/healthz 2>&1", &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_NE(out.find("\"status\":\"ok\""), std::string::npos) << out;
+  out = RunCapture("curl -sS --max-time 10 --cacert " + dir + "/cert.pem " + url + "/v1/ping 2>&1", &st);
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  // Without trusting the certificate the client refuses; plain HTTP gets no HTTP answer.
+  RunCapture("curl -sS --max-time 10 " + url + "/healthz >/dev/null 2>&1", &st);
+  EXPECT_NE(st, 0);
+  HttpResponse plain = RawExchange(s.port(), Get("/healthz"));
+  EXPECT_FALSE(plain.ok && plain.status == 200);
+  out = RunCapture("curl -sS --max-time 10 --cacert " + dir + "/cert.pem " + url + "/healthz 2>&1", &st);
+  EXPECT_EQ(st, 0) << out;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // Two gateway processes on one PostgreSQL share the per-key sliding window: together they
 // admit exactly the limit, whichever of them the requests reach.
 TEST(GatewayShared, RateLimitIsSharedByTwoGatewaysOnOnePostgres) {
