@@ -35,6 +35,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "vp/base/test_util.h"
 #include "vp/http/vp1_auth.h"
 
 namespace asio = boost::asio;
@@ -168,16 +169,7 @@ json RunLoad(const LoadOptions& o) {
               {"latencyMs", {{"p50", pct(0.50)}, {"p90", pct(0.90)}, {"p99", pct(0.99)}, {"max", pct(1.0)}}}};
 }
 
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+std::string Capture(const std::string& cmd) { return vp::testing::RunCapture(cmd); }
 
 // Starts `vaultproof serve` with limits raised for the benchmark; returns its pid and port.
 pid_t StartServer(const std::string& bin, const std::string& dir, const std::string& db, int server_threads,

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "vp/base/test_util.h"
 #include "vp/crypto/ed25519.h"
 #include "vp/crypto/hash.h"
 #include "vp/crypto/random.h"
@@ -56,17 +57,7 @@ KeyContext Ctx(std::string wallet, KeyKind kind = KeyKind::kSecp256k1) {
   return KeyContext{.wallet_id = std::move(wallet), .address = {}, .key_version = 1, .key_kind = kind};
 }
 
-std::string RunCommand(const std::string& cmd, int* exit_code) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+using vp::testing::RunCapture;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -569,7 +560,7 @@ TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
   int code = -1;
   const std::string cmd = stack_->bin_dir() + "/vaultproof kms rotate --db " + db_path + " --socket " +
                           stack_->kms_socket() + " 2>&1";
-  std::string out = RunCommand(cmd, &code);
+  std::string out = RunCapture(cmd, &code);
   ASSERT_EQ(code, 0) << out;
   auto result = json::parse(out, nullptr, false);
   ASSERT_FALSE(result.is_discarded()) << out;
@@ -577,7 +568,7 @@ TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
   EXPECT_EQ(result["rewrapped"], 4);
   EXPECT_EQ(*repo.CountNotUnder("mk-2"), 0);
   // Each run is a rotation of its own: the next one moves everything to mk-3.
-  out = RunCommand(cmd, &code);
+  out = RunCapture(cmd, &code);
   ASSERT_EQ(code, 0) << out;
   result = json::parse(out, nullptr, false);
   EXPECT_EQ(result["activeMasterKeyId"], "mk-3");
@@ -599,7 +590,7 @@ TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
               StatusCode::kNotFound);
   }
   // The audit log command agrees that the chain is intact.
-  out = RunCommand(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->kms_audit_log(), &code);
+  out = RunCapture(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->kms_audit_log(), &code);
   EXPECT_EQ(code, 0) << out;
   // A tampered audit log is caught.
   std::string text = ReadAll(stack_->kms_audit_log());
@@ -607,7 +598,7 @@ TEST_F(CustodyTest, KmsRotateCommandRewrapsEveryStoredBlob) {
   ASSERT_NE(at, std::string::npos);
   text.replace(at, 22, "\"op\":\"GenerateDataKeX\"");
   std::ofstream(stack_->dir() + "/tampered.log") << text;
-  out = RunCommand(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->dir() + "/tampered.log 2>&1", &code);
+  out = RunCapture(stack_->bin_dir() + "/vaultproof kms verify-audit --file " + stack_->dir() + "/tampered.log 2>&1", &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("chain broken at seq"), std::string::npos) << out;
 }

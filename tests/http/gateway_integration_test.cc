@@ -28,6 +28,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "vp/base/test_util.h"
 #include <nlohmann/json.hpp>
 
 #include "vp/audit/audit.h"
@@ -48,17 +50,7 @@ int64_t NowS() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Runs a command, returns stdout.
-std::string RunCapture(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
+using vp::testing::RunCapture;
 
 struct HttpResponse {
   int status = 0;

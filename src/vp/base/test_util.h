@@ -1,11 +1,15 @@
-// Helpers shared by the test suites (header-only; tests only): the replayable seed of
-// randomized tests, and reading fixture files of the corpus.
+// Helpers shared by the test suites and benchmarks (header-only; never in the product):
+// the replayable seed of randomized tests, reading fixture files of the corpus, and
+// running a command for its output.
 //
 //   std::mt19937_64 rng(vp::testing::TestSeed());        // prints the seed; VP_TEST_SEED replays it
 //   std::string text = vp::testing::ReadFile(path);
 #pragma once
 
+#include <sys/wait.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +35,23 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Runs `cmd` through the shell and returns its stdout; *exit_code (if given) is its exit
+// status, or -1 when it did not exit normally.
+inline std::string RunCapture(const std::string& cmd, int* exit_code = nullptr) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    if (exit_code != nullptr) *exit_code = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  if (exit_code != nullptr) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
 }
 
 }  // namespace vp::testing
