@@ -1,5 +1,7 @@
 // vaultproof: the one command-line entry point. Parses flags and calls one library
 // function per command; see the README for the contract of each command.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -34,6 +36,9 @@ int Demo() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything vaultproof creates (store, keys, logs) is private to its user unless a
+  // path is widened on purpose (the kms socket, the custody run dir, the dev policy).
+  ::umask(077);
   CLI::App app{"vaultproof: custody and verifiable ballots"};
   app.require_subcommand(1);
   int exit_code = 0;

@@ -580,6 +580,12 @@ digest_interval_ms = 200
   std::getline(pub_file, pub);
   ASSERT_EQ(pub.size(), 64u);
   EXPECT_FALSE(std::filesystem::exists(s.dir() + "/audit-signing.key"));
+  // The data dir is searchable by the signer's uid, so nothing in it may be readable by others.
+  namespace fs = std::filesystem;
+  for (const char* name : {"vaultproof.db", "api-key-pepper.key", "custody/launcher.key", "custody/kms-audit.log"}) {
+    const auto perms = fs::status(s.dir() + "/" + name).permissions();
+    EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none) << name;
+  }
   int status = -1;
   std::string out = RunCapture(BinDir() + "/vaultproof audit verify --data-dir " + s.dir() + " 2>&1", &status);
   EXPECT_EQ(status, 0) << out;
