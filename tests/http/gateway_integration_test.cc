@@ -28,11 +28,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "vp/base/test_util.h"
 #include <nlohmann/json.hpp>
 
+
 #include "vp/audit/audit.h"
+#include "vp/base/test_util.h"
+#include "vp/eth/eip191.h"
+#include "vp/eth/transaction.h"
 #include "vp/http/vp1_auth.h"
 #include "vp/store/db.h"
 
@@ -365,6 +367,68 @@ TEST_F(Gateway, CustodyHealthAndSignerUnavailableWhileTheSignerRestarts) {
   HttpResponse after = Call(auditor_, "GET", "/v1/custody/health");
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_NE(after.Json()["data"]["launcher"]["signer"]["pid"].get<int>(), pid);
+}
+
+// Wallets: keys made inside the signer, signatures that the eth layer verifies, HD
+// deposit addresses in order, and the refusals each route owes.
+TEST_F(Gateway, WalletsCreateSignAndDeriveAddresses) {
+  Key op = server_->CreateKey("operator");
+  HttpResponse created = Call(op, "POST", "/v1/wallets", R"({"name":"treasury","kind":"single"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const json w = created.Json()["data"];
+  const std::string id = w["id"], address = w["address"];
+  ASSERT_EQ(address.size(), 42u);
+  EXPECT_EQ(Call(op, "GET", "/v1/wallets/" + id).Json()["data"]["address"], address);
+  HttpResponse list = Call(auditor_, "GET", "/v1/wallets", "", "", "limit=500");
+  ASSERT_EQ(list.status, 200) << list.body;
+  bool listed = false;
+  const json listed_wallets = list.Json()["data"]["wallets"];
+  for (const auto& x : listed_wallets) listed = listed || x["id"] == id;
+  EXPECT_TRUE(listed) << list.body;
+
+  HttpResponse tx = Call(op, "POST", "/v1/wallets/" + id + "/sign/transaction",
+                         R"({"transaction":{"type":2,"chainId":1,"nonce":0,"to":"0x3535353535353535353535353535353535353535",)"
+                         R"("value":"1","gasLimit":21000,"maxFeePerGas":"30000000000","maxPriorityFeePerGas":"1000000000"}})");
+  ASSERT_EQ(tx.status, 200) << tx.body;
+  auto raw = vp::HexDecode(tx.Json()["data"]["raw"].get<std::string>());
+  ASSERT_TRUE(raw.ok());
+  auto decoded = vp::eth::DecodeSignedTransaction(*raw);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->from.ToChecksumHex(), address);
+  EXPECT_EQ(tx.Json()["data"]["from"], address);
+
+  HttpResponse msg = Call(op, "POST", "/v1/wallets/" + id + "/sign/message", R"({"message":"hello"})");
+  ASSERT_EQ(msg.status, 200) << msg.body;
+  auto who = vp::eth::RecoverPersonalMessageSignerHex(vp::AsBytes("hello"), msg.Json()["data"]["signature"].get<std::string>());
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->ToChecksumHex(), address);
+
+  // HD: index 0 is the wallet's address, then 1, 2, ... in order; signing picks one.
+  HttpResponse hd = Call(op, "POST", "/v1/wallets", R"({"name":"deposits","kind":"hd"})");
+  ASSERT_EQ(hd.status, 201) << hd.body;
+  const std::string hd_id = hd.Json()["data"]["id"];
+  HttpResponse a1 = Call(op, "POST", "/v1/wallets/" + hd_id + "/addresses", "{}");
+  HttpResponse a2 = Call(op, "POST", "/v1/wallets/" + hd_id + "/addresses", "{}");
+  ASSERT_EQ(a1.status, 201) << a1.body;
+  ASSERT_EQ(a2.status, 201) << a2.body;
+  EXPECT_EQ(a1.Json()["data"]["index"], 1);
+  EXPECT_EQ(a2.Json()["data"]["index"], 2);
+  EXPECT_EQ(a2.Json()["data"]["path"], "m/44'/60'/0'/0/2");
+  EXPECT_NE(a1.Json()["data"]["address"], a2.Json()["data"]["address"]);
+  HttpResponse m2 = Call(op, "POST", "/v1/wallets/" + hd_id + "/sign/message", R"({"message":"0x00ff","encoding":"hex","index":2})");
+  ASSERT_EQ(m2.status, 200) << m2.body;
+  EXPECT_EQ(m2.Json()["data"]["from"], a2.Json()["data"]["address"]);
+
+  // Refusals.
+  ExpectEnvelope(Call(op, "POST", "/v1/wallets/" + hd_id + "/sign/message", R"({"message":"x","index":7})"), 400,
+                 "INVALID_ARGUMENT");
+  ExpectEnvelope(Call(op, "POST", "/v1/wallets/" + id + "/addresses", "{}"), 409, "FAILED_PRECONDITION");
+  ExpectEnvelope(Call(op, "POST", "/v1/wallets/" + id + "/sign/bitcoin", "{}"), 404, "NOT_FOUND");
+  ExpectEnvelope(Call(op, "GET", "/v1/wallets/w_nope"), 404, "NOT_FOUND");
+  ExpectEnvelope(Call(op, "POST", "/v1/wallets", R"({"name":"x","kind":"multisig"})"), 400, "INVALID_ARGUMENT");
+  ExpectEnvelope(Call(auditor_, "POST", "/v1/wallets", R"({"name":"x","kind":"single"})"), 403, "PERMISSION_DENIED");
+  ExpectEnvelope(Call(op, "POST", "/v1/wallets/" + id + "/sign/transaction", R"({"transaction":{"type":9}})"), 400,
+                 "INVALID_ARGUMENT");
 }
 
 TEST_F(Gateway, UnknownRouteIs404AndWrongMethodIs405) {

@@ -35,6 +35,7 @@
 #include "vp/http/vp1_auth.h"
 #include "vp/http/custody.h"
 #include "vp/signer/launcher.h"
+#include "vp/wallet/wallets.h"
 #include "vp/store/db.h"
 #include "vp/store/idempotency.h"
 #include "vp/store/rate_limits.h"
@@ -182,6 +183,7 @@ struct Gateway::Impl {
   std::unique_ptr<store::RateLimitRepo> rate_repo;
   std::unique_ptr<store::ReplayRepo> replay_repo;
   std::shared_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
+  std::unique_ptr<wallet::WalletService> wallets;  // with custody
   MemoryRateLimiter limiter;
   ReplayGuard replay_guard;
   Router router;
@@ -628,6 +630,148 @@ struct Gateway::Impl {
     co_return DataResponse({{"signer", *health}, {"launcher", custody->StatusJson()}});
   }
 
+  // ---- wallets (docs/api.md, "Wallets") ----
+
+  // A signer that is down or restarting is 503 SIGNER_UNAVAILABLE; everything else maps as usual.
+  static Response WalletError(const Status& s, const Request& req) {
+    if (s.code() == StatusCode::kUnavailable && s.message().rfind("signer unavailable", 0) == 0)
+      return ErrorResponseNamed(s, "SIGNER_UNAVAILABLE", req.request_id);
+    return ErrorResponse(s, req.request_id);
+  }
+  bool WalletsReady(const Request& req, Response& out) const {
+    if (wallets) return true;
+    out = ErrorResponseNamed(UnavailableError("signer unavailable: custody is disabled in this gateway's config"),
+                             "SIGNER_UNAVAILABLE", req.request_id);
+    return false;
+  }
+  // The optional "index" of an HD deposit address in a signing body.
+  static StatusOr<std::optional<int64_t>> IndexField(const json& j) {
+    if (!j.contains("index")) return std::optional<int64_t>{};
+    if (!j["index"].is_number_integer()) return InvalidArgumentError("index: must be an integer");
+    return std::optional<int64_t>(j["index"].get<int64_t>());
+  }
+
+  asio::awaitable<Response> CreateWallet(Request& req, const Principal& p) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) co_return ErrorResponse(body.status(), req.request_id);
+    const json& j = *body;
+    for (const char* f : {"name", "kind"}) {
+      if (!j.contains(f) || !j[f].is_string())
+        co_return ErrorResponse(InvalidArgumentError(std::string(f) + ": required string"), req.request_id);
+    }
+    if (j.contains("chain") && !j["chain"].is_string())
+      co_return ErrorResponse(InvalidArgumentError("chain: must be a string"), req.request_id);
+    const std::string name = j["name"], kind = j["kind"], chain = j.value("chain", "evm");
+    const int64_t now = NowMs();
+    auto w = co_await OnStore("wallet_create", [&] { return wallets->Create(name, chain, kind, p.key_id, now); });
+    if (!w.ok()) co_return WalletError(w.status(), req);
+    co_return DataResponse(wallet::WalletJson(*w), 201);
+  }
+
+  struct Page {
+    std::string after;
+    int64_t limit = 100;
+  };
+  // Outside the coroutine: GCC 12 mishandles structured bindings in coroutine frames.
+  static StatusOr<Page> ParsePage(std::string_view query) {
+    ASSIGN_OR_RETURN(auto params, ParseQuery(query));
+    Page page;
+    for (const auto& kv : params) {
+      if (kv.first == "after") {
+        page.after = kv.second;
+      } else if (kv.first == "limit") {
+        ASSIGN_OR_RETURN(page.limit, ParseNonNegative(kv.second, "limit"));
+      }  // other parameters are ignored, as on every list route (clients add cache busters)
+    }
+    return page;
+  }
+
+  asio::awaitable<Response> ListWallets(Request& req, const Principal&) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    auto page = ParsePage(req.query);
+    if (!page.ok()) co_return ErrorResponse(page.status(), req.request_id);
+    const Page pg = *page;
+    auto list = co_await OnStore("wallet_list", [&] { return wallets->List(pg.after, pg.limit); });
+    if (!list.ok()) co_return WalletError(list.status(), req);
+    json arr = json::array();
+    for (const auto& w : *list) arr.push_back(wallet::WalletJson(w));
+    json out = {{"wallets", arr}};
+    out["next"] =
+        static_cast<int64_t>(list->size()) == pg.limit && !list->empty() ? json(list->back().id) : json(nullptr);
+    co_return DataResponse(out);
+  }
+
+  asio::awaitable<Response> GetWallet(Request& req, const Principal&) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    std::string id(req.Param("id"));
+    auto w = co_await OnStore("wallet_get", [&] { return wallets->Get(id); });
+    if (!w.ok()) co_return WalletError(w.status(), req);
+    co_return DataResponse(wallet::WalletJson(*w));
+  }
+
+  asio::awaitable<Response> NextWalletAddress(Request& req, const Principal&) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    std::string id(req.Param("id"));
+    const int64_t now = NowMs();
+    auto a = co_await OnStore("wallet_address", [&] { return wallets->NextAddress(id, now); });
+    if (!a.ok()) co_return WalletError(a.status(), req);
+    co_return DataResponse(*a, 201);
+  }
+
+  // Parses a signing body into the work to run on a store thread (kept out of the
+  // coroutine: GCC 12 miscompiles large coroutine frames with many co_awaits).
+  StatusOr<std::function<StatusOr<json>()>> SignWork(std::string id, const std::string& what,
+                                                     const std::string& text) {
+    ASSIGN_OR_RETURN(json j, ParseJsonObject(text));
+    ASSIGN_OR_RETURN(std::optional<int64_t> index, IndexField(j));
+    if (what == "transaction") {
+      if (!j.contains("transaction") || !j["transaction"].is_object())
+        return InvalidArgumentError("transaction: required object (ethers field names)");
+      return std::function<StatusOr<json>()>(
+          [this, id, index, tx = j["transaction"].dump()] { return wallets->SignTransaction(id, tx, index); });
+    }
+    if (what == "message") {
+      if (!j.contains("message") || !j["message"].is_string()) return InvalidArgumentError("message: required string");
+      const std::string encoding = j.value("encoding", "utf8");
+      Bytes message;
+      if (encoding == "utf8") {
+        const std::string& m = j["message"].get_ref<const std::string&>();
+        message.assign(m.begin(), m.end());
+      } else if (encoding == "hex") {
+        auto decoded = HexDecode(j["message"].get<std::string>(), HexPrefix::kRequired);
+        if (!decoded.ok()) return InvalidArgumentError("message: " + decoded.status().message());
+        message = std::move(*decoded);
+      } else {
+        return InvalidArgumentError("encoding: \"utf8\" or \"hex\"");
+      }
+      return std::function<StatusOr<json>()>(
+          [this, id, index, message] { return wallets->SignMessage(id, message, index); });
+    }
+    if (what == "typed-data") {
+      if (!j.contains("typedData") || !j["typedData"].is_object())
+        return InvalidArgumentError("typedData: required object {domain, types, primaryType, message}");
+      return std::function<StatusOr<json>()>(
+          [this, id, index, doc = j["typedData"].dump()] { return wallets->SignTypedData(id, doc, index); });
+    }
+    return NotFoundError("no signing operation \"" + what + "\" (transaction, message, typed-data)");
+  }
+
+  asio::awaitable<Response> SignWithWallet(Request& req, const Principal&) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    auto work = SignWork(std::string(req.Param("id")), std::string(req.Param("what")), req.body);
+    if (!work.ok()) co_return ErrorResponse(work.status(), req.request_id);
+    std::function<StatusOr<json>()> fn = std::move(*work);
+    auto out = co_await OnStore("wallet_sign", fn);
+    if (!out.ok()) co_return WalletError(out.status(), req);
+    co_return DataResponse(*out);
+  }
+
   asio::awaitable<Response> Echo(Request& req, const Principal&) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) co_return ErrorResponse(body.status(), req.request_id);
@@ -731,6 +875,14 @@ struct Gateway::Impl {
     Add("GET", "/v1/api-keys", Access::kAuthenticated, {"admin"}, AuditMode::kAsync, false, &Impl::ListApiKeys);
     Add("POST", "/v1/api-keys/{id}/disable", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, true,
         &Impl::DisableApiKey);
+    Add("POST", "/v1/wallets", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
+        &Impl::CreateWallet);
+    Add("GET", "/v1/wallets", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::ListWallets);
+    Add("GET", "/v1/wallets/{id}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetWallet);
+    Add("POST", "/v1/wallets/{id}/addresses", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
+        &Impl::NextWalletAddress);
+    Add("POST", "/v1/wallets/{id}/sign/{what}", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable,
+        true, &Impl::SignWithWallet);
     Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
@@ -827,6 +979,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
     g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
     ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
+    g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
   } else {
     ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
   }

@@ -163,7 +163,30 @@ CREATE TABLE custody_keys (
 );
 CREATE INDEX custody_keys_master ON custody_keys (master_key_id, key_id);
 )sql"},
-    // Append new migrations here (next version: 8).
+    // Wallets (issue 5): one key in custody_keys per wallet; HD wallets hand out deposit
+    // addresses m/44'/60'/0'/0/i in order, next_index counting them.
+    Migration{8, "wallets", R"sql(
+CREATE TABLE wallets (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  next_index BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_ms BIGINT NOT NULL
+);
+CREATE TABLE wallet_addresses (
+  wallet_id TEXT NOT NULL,
+  idx BIGINT NOT NULL,
+  address TEXT NOT NULL,
+  path TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (wallet_id, idx)
+);
+)sql"},
+    // Append new migrations here (next version: 9).
 };
 
 }  // namespace
