@@ -431,6 +431,110 @@ TEST_F(Gateway, WalletsCreateSignAndDeriveAddresses) {
                  "INVALID_ARGUMENT");
 }
 
+// Policies and approvals: each rule refuses with its own code, the daily limit holds under
+// concurrency, approvals come from distinct approvers other than the creator, and an
+// approved request is signed by the wallet's key.
+TEST_F(Gateway, PoliciesApprovalsAndTheTransactionLifecycle) {
+  Key op = server_->CreateKey("operator");
+  Key approver1 = server_->CreateKey("approver");
+  Key approver2 = server_->CreateKey("approver");
+  HttpResponse created = Call(op, "POST", "/v1/wallets", R"({"name":"ops","kind":"single"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["data"]["id"], address = created.Json()["data"]["address"];
+  const std::string allowed = "0x3535353535353535353535353535353535353535";
+  HttpResponse put = Call(admin_, "PUT", "/v1/wallets/" + id + "/policy",
+                          R"({"maxValuePerTx":"1000","dailyLimit":"1500","allowlist":[")" + allowed +
+                              R"("],"requiredApprovals":2,"allowedChainIds":[1],"allowedMethods":["transfer"]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Call(op, "GET", "/v1/wallets/" + id + "/policy").Json()["data"]["policy"]["requiredApprovals"], 2);
+  ExpectEnvelope(Call(op, "PUT", "/v1/wallets/" + id + "/policy", "{}"), 403, "PERMISSION_DENIED");
+  ExpectEnvelope(Call(admin_, "PUT", "/v1/wallets/" + id + "/policy", R"({"maxValue":"1"})"), 400, "INVALID_ARGUMENT");
+
+  auto tx = [&](const std::string& to, const std::string& value, int chain, const std::string& data = "0x") {
+    return R"({"to":")" + to + R"(","value":")" + value + R"(","chainId":)" + std::to_string(chain) +
+           R"(,"nonce":0,"gasLimit":21000,"maxFeePerGas":"30000000000","maxPriorityFeePerGas":"1000000000","data":")" +
+           data + R"("})";
+  };
+  const std::string path = "/v1/wallets/" + id + "/transactions";
+  ExpectEnvelope(Call(op, "POST", path, tx(allowed, "1001", 1)), 403, "POLICY_LIMIT_EXCEEDED");
+  ExpectEnvelope(Call(op, "POST", path, tx("0x1111111111111111111111111111111111111111", "1", 1)), 403,
+                 "DESTINATION_NOT_ALLOWED");
+  ExpectEnvelope(Call(op, "POST", path, tx(allowed, "1", 5)), 403, "CHAIN_NOT_ALLOWED");
+  ExpectEnvelope(Call(op, "POST", path, tx(allowed, "1", 1, "0xa9059cbb00")), 403, "METHOD_NOT_ALLOWED");
+
+  HttpResponse first = Call(op, "POST", path, tx(allowed, "1000", 1));
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.Json()["data"]["status"], "pending_approval");
+  const std::string tx_id = first.Json()["data"]["id"];
+  // 1000 of the day's 1500 is reserved: 600 more does not fit, 500 does.
+  ExpectEnvelope(Call(op, "POST", path, tx(allowed, "600", 1)), 403, "POLICY_LIMIT_EXCEEDED");
+
+  ExpectEnvelope(Call(op, "POST", "/v1/transactions/" + tx_id + "/approve", "{}"), 403, "PERMISSION_DENIED");
+  HttpResponse a1 = Call(approver1, "POST", "/v1/transactions/" + tx_id + "/approve", "{}");
+  ASSERT_EQ(a1.status, 200) << a1.body;
+  EXPECT_EQ(a1.Json()["data"]["status"], "pending_approval");
+  ExpectEnvelope(Call(approver1, "POST", "/v1/transactions/" + tx_id + "/approve", "{}"), 409, "ALREADY_DECIDED");
+  HttpResponse a2 = Call(approver2, "POST", "/v1/transactions/" + tx_id + "/approve", "{}");
+  ASSERT_EQ(a2.status, 200) << a2.body;
+  EXPECT_EQ(a2.Json()["data"]["status"], "signed");
+  EXPECT_EQ(a2.Json()["data"]["approvals"].size(), 2u);
+  auto raw = vp::HexDecode(a2.Json()["data"]["raw"].get<std::string>());
+  ASSERT_TRUE(raw.ok());
+  auto decoded = vp::eth::DecodeSignedTransaction(*raw);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->from.ToChecksumHex(), address);
+  ExpectEnvelope(Call(approver1, "POST", "/v1/transactions/" + tx_id + "/reject", "{}"), 409, "TRANSACTION_NOT_PENDING");
+
+  // A rejection frees its reservation.
+  HttpResponse second = Call(op, "POST", path, tx(allowed, "500", 1));
+  ASSERT_EQ(second.status, 201) << second.body;
+  HttpResponse rejected = Call(approver1, "POST", "/v1/transactions/" + second.Json()["data"]["id"].get<std::string>() + "/reject", "{}");
+  EXPECT_EQ(rejected.Json()["data"]["status"], "rejected") << rejected.body;
+  EXPECT_EQ(Call(op, "POST", path, tx(allowed, "500", 1)).status, 201);
+
+  // The creator cannot approve its own request (an admin may create and approve).
+  HttpResponse own = Call(admin_, "POST", path, tx(allowed, "0", 1));
+  ASSERT_EQ(own.status, 201) << own.body;
+  ExpectEnvelope(Call(admin_, "POST", "/v1/transactions/" + own.Json()["data"]["id"].get<std::string>() + "/approve", "{}"),
+                 403, "SELF_APPROVAL");
+
+  HttpResponse listed = Call(auditor_, "GET", "/v1/transactions", "", "", "walletId=" + id + "&status=signed");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.Json()["data"]["transactions"].size(), 1u);
+  EXPECT_EQ(Call(auditor_, "GET", "/v1/transactions/" + tx_id).Json()["data"]["hash"],
+            a2.Json()["data"]["hash"]);
+}
+
+// Two requests at once against a limit only one fits: exactly one is accepted.
+TEST_F(Gateway, DailyLimitHoldsUnderConcurrency) {
+  Key op = server_->CreateKey("operator");
+  HttpResponse created = Call(op, "POST", "/v1/wallets", R"({"name":"race","kind":"single"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["data"]["id"];
+  ASSERT_EQ(Call(admin_, "PUT", "/v1/wallets/" + id + "/policy", R"({"dailyLimit":"500"})").status, 200);
+  const std::string body = R"({"to":"0x3535353535353535353535353535353535353535","value":"300","chainId":1,"nonce":0,)"
+                           R"("gasLimit":21000,"maxFeePerGas":"30000000000","maxPriorityFeePerGas":"1000000000"})";
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<int> ok{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&] {
+        HttpResponse r = Call(op, "POST", "/v1/wallets/" + id + "/transactions", body);
+        if (r.status == 201) ++ok;
+        if (r.status == 403 && r.Json()["error"] == "POLICY_LIMIT_EXCEEDED") ++refused;
+      });
+    }
+    for (auto& th : threads) th.join();
+    if (round == 0) {
+      EXPECT_EQ(ok.load(), 1);
+      EXPECT_EQ(refused.load(), 1);
+    } else {
+      EXPECT_EQ(ok.load(), 0);  // 300 of 500 is spent for the day
+      EXPECT_EQ(refused.load(), 2);
+    }
+  }
+}
+
 TEST_F(Gateway, UnknownRouteIs404AndWrongMethodIs405) {
   ExpectEnvelope(RawExchange(port(), Get("/nope")), 404, "NOT_FOUND");
   HttpResponse r = RawExchange(port(), "DELETE /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -35,6 +35,7 @@
 #include "vp/http/vp1_auth.h"
 #include "vp/http/custody.h"
 #include "vp/signer/launcher.h"
+#include "vp/wallet/policy.h"
 #include "vp/wallet/wallets.h"
 #include "vp/store/db.h"
 #include "vp/store/idempotency.h"
@@ -184,6 +185,7 @@ struct Gateway::Impl {
   std::unique_ptr<store::ReplayRepo> replay_repo;
   std::shared_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
   std::unique_ptr<wallet::WalletService> wallets;  // with custody
+  std::unique_ptr<wallet::TransactionService> transactions;
   MemoryRateLimiter limiter;
   ReplayGuard replay_guard;
   Router router;
@@ -636,7 +638,79 @@ struct Gateway::Impl {
   static Response WalletError(const Status& s, const Request& req) {
     if (s.code() == StatusCode::kUnavailable && s.message().rfind("signer unavailable", 0) == 0)
       return ErrorResponseNamed(s, "SIGNER_UNAVAILABLE", req.request_id);
+    if (std::string_view code = wallet::RefusalCode(s); !code.empty()) return ErrorResponseNamed(s, code, req.request_id);
     return ErrorResponse(s, req.request_id);
+  }
+
+  // Runs wallet work on a store thread and answers with its JSON or its refusal. The work
+  // is built by plain functions before this coroutine (GCC 12 and large coroutine frames).
+  asio::awaitable<Response> RunWalletWork(Request& req, const char* op, StatusOr<std::function<StatusOr<json>()>> work,
+                                          unsigned ok_status) {
+    Response early;
+    if (!WalletsReady(req, early)) co_return early;
+    if (!work.ok()) co_return ErrorResponse(work.status(), req.request_id);
+    std::function<StatusOr<json>()> fn = std::move(*work);
+    auto out = co_await OnStore(op, fn);
+    if (!out.ok()) co_return WalletError(out.status(), req);
+    co_return DataResponse(*out, ok_status);
+  }
+  using Work = std::function<StatusOr<json>()>;
+
+  asio::awaitable<Response> PutPolicy(Request& req, const Principal& p) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      ASSIGN_OR_RETURN(wallet::Policy policy, wallet::ParsePolicy(j));
+      return Work([this, id = std::string(req.Param("id")), policy, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
+        if (Status s = transactions->PutPolicy(id, policy, who, now); !s.ok()) return s;
+        return transactions->GetPolicy(id);
+      });
+    };
+    return RunWalletWork(req, "wallet_policy", work(), 200);
+  }
+  asio::awaitable<Response> GetPolicy(Request& req, const Principal&) {
+    return RunWalletWork(req, "wallet_policy", Work([this, id = std::string(req.Param("id"))] {
+                           return transactions->GetPolicy(id);
+                         }), 200);
+  }
+  asio::awaitable<Response> CreateTransaction(Request& req, const Principal& p) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      return Work([this, id = std::string(req.Param("id")), j, who = p.key_id, now = NowMs()] {
+        return transactions->Create(id, j, who, now);
+      });
+    };
+    return RunWalletWork(req, "wallet_tx_create", work(), 201);
+  }
+  asio::awaitable<Response> GetTransaction(Request& req, const Principal&) {
+    return RunWalletWork(req, "wallet_tx_get", Work([this, id = std::string(req.Param("id"))] {
+                           return transactions->Get(id);
+                         }), 200);
+  }
+  asio::awaitable<Response> ListTransactions(Request& req, const Principal&) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
+      std::string wallet_id, status;
+      int64_t limit = 100;
+      for (const auto& kv : params) {
+        if (kv.first == "walletId") wallet_id = kv.second;
+        if (kv.first == "status") status = kv.second;
+        if (kv.first == "limit") {
+          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
+        }
+      }
+      return Work([this, wallet_id, status, limit] { return transactions->List(wallet_id, status, limit); });
+    };
+    return RunWalletWork(req, "wallet_tx_list", work(), 200);
+  }
+  asio::awaitable<Response> DecideTransaction(Request& req, const Principal& p) {
+    const bool approve = req.Param("decision") == "approve";
+    auto work = [&]() -> StatusOr<Work> {
+      if (!approve && req.Param("decision") != "reject") return NotFoundError("no such action (approve, reject)");
+      return Work([this, id = std::string(req.Param("id")), who = p.key_id, approve, now = NowMs()] {
+        return approve ? transactions->Approve(id, who, now) : transactions->Reject(id, who, now);
+      });
+    };
+    return RunWalletWork(req, "wallet_tx_decide", work(), 200);
   }
   bool WalletsReady(const Request& req, Response& out) const {
     if (wallets) return true;
@@ -883,6 +957,15 @@ struct Gateway::Impl {
         &Impl::NextWalletAddress);
     Add("POST", "/v1/wallets/{id}/sign/{what}", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable,
         true, &Impl::SignWithWallet);
+    Add("PUT", "/v1/wallets/{id}/policy", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false,
+        &Impl::PutPolicy);
+    Add("GET", "/v1/wallets/{id}/policy", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetPolicy);
+    Add("POST", "/v1/wallets/{id}/transactions", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable,
+        true, &Impl::CreateTransaction);
+    Add("GET", "/v1/transactions", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::ListTransactions);
+    Add("GET", "/v1/transactions/{id}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetTransaction);
+    Add("POST", "/v1/transactions/{id}/{decision}", Access::kAuthenticated, {"approver", "admin"}, AuditMode::kDurable, true,
+        &Impl::DecideTransaction);
     Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
@@ -980,6 +1063,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
     ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
     g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
+    g.transactions = std::make_unique<wallet::TransactionService>(*g.db, *g.wallets);
   } else {
     ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
   }

@@ -186,7 +186,47 @@ CREATE TABLE wallet_addresses (
   PRIMARY KEY (wallet_id, idx)
 );
 )sql"},
-    // Append new migrations here (next version: 9).
+    // Policies, transaction requests, approvals and the daily spend counters (issue 5).
+    // Amounts are decimal wei strings (up to 2^256 - 1).
+    Migration{9, "wallet_policies", R"sql(
+CREATE TABLE wallet_policies (
+  wallet_id TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE TABLE wallet_transactions (
+  id TEXT PRIMARY KEY,
+  wallet_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  request TEXT NOT NULL,
+  value_wei TEXT NOT NULL,
+  spend_day BIGINT NOT NULL,
+  required_approvals BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  raw TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  from_address TEXT NOT NULL,
+  error TEXT NOT NULL
+);
+CREATE INDEX wallet_transactions_wallet ON wallet_transactions (wallet_id, status, id);
+CREATE TABLE wallet_approvals (
+  tx_id TEXT NOT NULL,
+  approver TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tx_id, approver)
+);
+CREATE TABLE wallet_daily_spend (
+  wallet_id TEXT NOT NULL,
+  day BIGINT NOT NULL,
+  spent_wei TEXT NOT NULL,
+  PRIMARY KEY (wallet_id, day)
+);
+)sql"},
+    // Append new migrations here (next version: 10).
 };
 
 }  // namespace

@@ -1,0 +1,380 @@
+// Policies, transaction requests, approvals (policy.h).
+#include "vp/wallet/policy.h"
+
+#include <algorithm>
+
+#include "vp/base/json.h"
+#include "vp/crypto/random.h"
+#include "vp/eth/address.h"
+#include "vp/eth/transaction.h"
+#include "vp/eth/tx_json.h"
+
+namespace vp::wallet {
+namespace {
+
+using nlohmann::json;
+using eth::U256;
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr std::string_view kTxColumns =
+    "id, wallet_id, status, request, value_wei, spend_day, required_approvals, created_by, created_ms, updated_ms, "
+    "raw, hash, from_address, error";
+
+StatusOr<U256> Wei(const json& v, std::string_view name) {
+  if (v.is_number_unsigned()) return U256(v.get<uint64_t>());
+  if (v.is_string()) {
+    auto parsed = U256::Parse(v.get<std::string>());
+    if (parsed.ok()) return parsed;
+  }
+  return InvalidArgumentError(std::string(name) + ": a non-negative integer (wei) as a number or decimal/0x string");
+}
+
+template <typename T, typename F>
+StatusOr<std::vector<T>> List(const json& v, std::string_view name, F each) {
+  if (!v.is_array()) return InvalidArgumentError(std::string(name) + ": must be an array");
+  if (v.size() > 1000) return InvalidArgumentError(std::string(name) + ": at most 1000 entries");
+  std::vector<T> out;
+  for (const auto& x : v) {
+    ASSIGN_OR_RETURN(T t, each(x));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string Selector(ByteSpan data) { return data.size() < 4 ? "" : HexEncode(data.first(4), true); }
+
+}  // namespace
+
+Status Refusal(StatusCode code, std::string_view name, std::string_view message) {
+  return Status(code, std::string(name) + ": " + std::string(message));
+}
+
+std::string_view RefusalCode(const Status& s) {
+  static constexpr std::string_view kCodes[] = {"POLICY_LIMIT_EXCEEDED", "DESTINATION_NOT_ALLOWED", "CHAIN_NOT_ALLOWED",
+                                                "METHOD_NOT_ALLOWED",    "SELF_APPROVAL",           "ALREADY_DECIDED",
+                                                "TRANSACTION_NOT_PENDING"};
+  for (std::string_view c : kCodes) {
+    if (s.message().size() > c.size() + 1 && s.message().compare(0, c.size(), c) == 0 && s.message()[c.size()] == ':')
+      return c;
+  }
+  return {};
+}
+
+StatusOr<Policy> ParsePolicy(const json& j) {
+  if (!j.is_object()) return InvalidArgumentError("policy: must be a JSON object");
+  static constexpr std::string_view kFields[] = {"maxValuePerTx",   "dailyLimit",      "allowlist",
+                                                 "requiredApprovals", "allowedChainIds", "allowedMethods"};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (std::find(std::begin(kFields), std::end(kFields), it.key()) == std::end(kFields))
+      return InvalidArgumentError("policy: unknown field \"" + it.key() + "\"");
+  }
+  Policy p;
+  if (j.contains("maxValuePerTx") && !j["maxValuePerTx"].is_null()) {
+    ASSIGN_OR_RETURN(p.max_value_per_tx, Wei(j["maxValuePerTx"], "maxValuePerTx"));
+  }
+  if (j.contains("dailyLimit") && !j["dailyLimit"].is_null()) {
+    ASSIGN_OR_RETURN(p.daily_limit, Wei(j["dailyLimit"], "dailyLimit"));
+  }
+  if (j.contains("allowlist") && !j["allowlist"].is_null()) {
+    ASSIGN_OR_RETURN(p.allowlist, List<std::string>(j["allowlist"], "allowlist", [](const json& x) -> StatusOr<std::string> {
+      if (!x.is_string()) return InvalidArgumentError("allowlist: addresses are strings");
+      ASSIGN_OR_RETURN(eth::Address a, eth::Address::Parse(x.get<std::string>()));
+      return a.ToLowerHex();
+    }));
+  }
+  if (j.contains("requiredApprovals")) {
+    const json& v = j["requiredApprovals"];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > 10) return InvalidArgumentError("requiredApprovals: 0..10");
+    p.required_approvals = v.get<int64_t>();
+  }
+  if (j.contains("allowedChainIds") && !j["allowedChainIds"].is_null()) {
+    ASSIGN_OR_RETURN(p.allowed_chain_ids, List<uint64_t>(j["allowedChainIds"], "allowedChainIds", [](const json& x) -> StatusOr<uint64_t> {
+      if (!x.is_number_unsigned()) return InvalidArgumentError("allowedChainIds: non-negative integers");
+      return x.get<uint64_t>();
+    }));
+  }
+  if (j.contains("allowedMethods") && !j["allowedMethods"].is_null()) {
+    ASSIGN_OR_RETURN(p.allowed_methods, List<std::string>(j["allowedMethods"], "allowedMethods", [](const json& x) -> StatusOr<std::string> {
+      if (!x.is_string()) return InvalidArgumentError("allowedMethods: strings");
+      const std::string m = x.get<std::string>();
+      if (m == "transfer") return m;
+      auto b = HexDecode(m, HexPrefix::kRequired);
+      if (!b.ok() || b->size() != 4) return InvalidArgumentError("allowedMethods: \"transfer\" or a 4-byte selector like 0xa9059cbb");
+      return HexEncode(*b, true);
+    }));
+  }
+  return p;
+}
+
+json PolicyJson(const Policy& p) {
+  json j = json::object();
+  j["maxValuePerTx"] = p.max_value_per_tx ? json(p.max_value_per_tx->ToDecimal()) : json(nullptr);
+  j["dailyLimit"] = p.daily_limit ? json(p.daily_limit->ToDecimal()) : json(nullptr);
+  j["allowlist"] = p.allowlist ? json(*p.allowlist) : json(nullptr);
+  j["requiredApprovals"] = p.required_approvals;
+  j["allowedChainIds"] = p.allowed_chain_ids ? json(*p.allowed_chain_ids) : json(nullptr);
+  j["allowedMethods"] = p.allowed_methods ? json(*p.allowed_methods) : json(nullptr);
+  return j;
+}
+
+Status TransactionService::PutPolicy(std::string_view wallet_id, const Policy& policy, std::string_view principal,
+                                     int64_t now_ms) {
+  ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
+  const std::string text = PolicyJson(policy).dump();
+  return db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) {
+    return c.Exec("INSERT INTO wallet_policies (wallet_id, policy, updated_by, updated_ms) VALUES ($1, $2, $3, $4)"
+                  " ON CONFLICT (wallet_id) DO UPDATE SET policy = excluded.policy, updated_by = excluded.updated_by,"
+                  " updated_ms = excluded.updated_ms",
+                  {store::Value(w.id), store::Value(text), store::Value(principal), store::Value(now_ms)});
+  });
+}
+
+StatusOr<json> TransactionService::GetPolicy(std::string_view wallet_id) {
+  ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
+  json out = {{"walletId", w.id}, {"policy", PolicyJson(Policy{})}, {"updatedBy", nullptr}, {"updatedAt", nullptr}};
+  const Status read = db_.WithConn([&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT policy, updated_by, updated_ms FROM wallet_policies WHERE wallet_id = $1",
+                                            {store::Value(w.id)}));
+    if (!r.empty()) {
+      out["policy"] = json::parse(r.Text(0, 0), nullptr, false);
+      out["updatedBy"] = r.Text(0, 1);
+      out["updatedAt"] = r.Int(0, 2);
+    }
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(read);
+  return out;
+}
+
+namespace {
+
+// Loads a wallet's policy inside a transaction (default: no limits, no approvals).
+StatusOr<Policy> LoadPolicy(store::Conn& c, const std::string& wallet_id) {
+  ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT policy FROM wallet_policies WHERE wallet_id = $1", {store::Value(wallet_id)}));
+  if (r.empty()) return Policy{};
+  ASSIGN_OR_RETURN(json j, ParseJsonStrict(r.Text(0, 0), "stored policy"));
+  // Stored policies are PolicyJson output: nulls mean "no rule".
+  return ParsePolicy(j);
+}
+
+// Adds `delta` (or subtracts when !add) to the wallet's spend for `day`, under a row lock,
+// and returns the new total; kPermissionDenied POLICY_LIMIT_EXCEEDED past `limit`.
+StatusOr<U256> MoveSpend(store::Conn& c, const std::string& wallet_id, int64_t day, const U256& delta, bool add,
+                         const std::optional<U256>& limit) {
+  RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_daily_spend (wallet_id, day, spent_wei) VALUES ($1, $2, '0')"
+                         " ON CONFLICT (wallet_id, day) DO NOTHING",
+                         {store::Value(wallet_id), store::Value(day)}));
+  const std::string lock = c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : "";
+  ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT spent_wei FROM wallet_daily_spend WHERE wallet_id = $1 AND day = $2" + lock,
+                                          {store::Value(wallet_id), store::Value(day)}));
+  ASSIGN_OR_RETURN(U256 spent, U256::ParseDecimal(r.Text(0, 0)));
+  U256 next;
+  if (add) {
+    if (!spent.AddChecked(delta, &next)) return Refusal(StatusCode::kPermissionDenied, "POLICY_LIMIT_EXCEEDED", "daily total overflows");
+    if (limit && next > *limit)
+      return Refusal(StatusCode::kPermissionDenied, "POLICY_LIMIT_EXCEEDED",
+                     "dailyLimit: " + spent.ToDecimal() + " wei already committed today + " + delta.ToDecimal() +
+                         " exceeds " + limit->ToDecimal());
+  } else {
+    next = spent >= delta ? spent - delta : U256();
+  }
+  RETURN_IF_ERROR(c.Exec("UPDATE wallet_daily_spend SET spent_wei = $1 WHERE wallet_id = $2 AND day = $3",
+                         {store::Value(next.ToDecimal()), store::Value(wallet_id), store::Value(day)}));
+  return next;
+}
+
+json TxRowJson(const store::Rows& r, size_t i) {
+  json j = {{"id", r.Text(i, 0)},
+            {"walletId", r.Text(i, 1)},
+            {"status", r.Text(i, 2)},
+            {"request", json::parse(r.Text(i, 3), nullptr, false)},
+            {"value", r.Text(i, 4)},
+            {"requiredApprovals", r.Int(i, 6)},
+            {"createdBy", r.Text(i, 7)},
+            {"createdAt", r.Int(i, 8)},
+            {"updatedAt", r.Int(i, 9)}};
+  if (!r.Text(i, 10).empty()) {
+    j["raw"] = r.Text(i, 10);
+    j["hash"] = r.Text(i, 11);
+    j["from"] = r.Text(i, 12);
+  }
+  if (!r.Text(i, 13).empty()) j["error"] = r.Text(i, 13);
+  return j;
+}
+
+}  // namespace
+
+StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json& request, std::string_view principal,
+                                          int64_t now_ms) {
+  ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
+  if (!request.is_object()) return InvalidArgumentError("body: must be a JSON object");
+  json fields = request;
+  if (fields.contains("broadcast")) {
+    if (!fields["broadcast"].is_boolean()) return InvalidArgumentError("broadcast: true or false");
+    if (fields["broadcast"].get<bool>())
+      return FailedPreconditionError("broadcast: no chain RPC is configured for this gateway yet; sign with broadcast false");
+    fields.erase("broadcast");
+  }
+  if (fields.contains("index")) {
+    if (!fields["index"].is_number_unsigned()) return InvalidArgumentError("index: a non-negative integer");
+    fields.erase("index");  // kept in `request`; used at signing
+  }
+  for (const char* required : {"chainId", "nonce", "gasLimit"}) {
+    if (!fields.contains(required))
+      return InvalidArgumentError(std::string(required) + ": required (fee, nonce and gas estimation need a chain RPC)");
+  }
+  ASSIGN_OR_RETURN(eth::Transaction tx, eth::TransactionFromJson(fields));
+  RETURN_IF_ERROR(eth::ValidateTransaction(tx));
+  ASSIGN_OR_RETURN(Bytes rnd, crypto::RandomBytes(12));
+  const std::string id = "tx_" + HexEncode(rnd);
+  const int64_t day = now_ms / kDayMs;
+  json record;
+  const Status created = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Policy policy, LoadPolicy(c, w.id));
+    // Every rule, in a fixed order; the first that refuses names itself.
+    if (policy.allowed_chain_ids) {
+      uint64_t chain = 0;
+      if (tx.chain_id > U256(UINT64_MAX) ||
+          std::find(policy.allowed_chain_ids->begin(), policy.allowed_chain_ids->end(),
+                    (chain = static_cast<uint64_t>(std::stoull(tx.chain_id.ToDecimal())))) == policy.allowed_chain_ids->end())
+        return Refusal(StatusCode::kPermissionDenied, "CHAIN_NOT_ALLOWED",
+                       "allowedChainIds: chain " + tx.chain_id.ToDecimal() + " is not allowed");
+    }
+    if (policy.allowlist) {
+      if (!tx.to) return Refusal(StatusCode::kPermissionDenied, "DESTINATION_NOT_ALLOWED", "allowlist: contract creation is not allowed");
+      const std::string to = tx.to->ToLowerHex();
+      if (std::find(policy.allowlist->begin(), policy.allowlist->end(), to) == policy.allowlist->end())
+        return Refusal(StatusCode::kPermissionDenied, "DESTINATION_NOT_ALLOWED", "allowlist: " + to + " is not on it");
+    }
+    if (policy.allowed_methods) {
+      const std::string method = tx.data.empty() ? "transfer" : Selector(tx.data);
+      if (std::find(policy.allowed_methods->begin(), policy.allowed_methods->end(), method) == policy.allowed_methods->end())
+        return Refusal(StatusCode::kPermissionDenied, "METHOD_NOT_ALLOWED",
+                       "allowedMethods: " + (method.empty() ? std::string("data shorter than a selector") : method) +
+                           " is not allowed");
+    }
+    if (policy.max_value_per_tx && tx.value > *policy.max_value_per_tx)
+      return Refusal(StatusCode::kPermissionDenied, "POLICY_LIMIT_EXCEEDED",
+                     "maxValuePerTx: " + tx.value.ToDecimal() + " exceeds " + policy.max_value_per_tx->ToDecimal());
+    // Reserved now, under the counter's row lock: two concurrent requests cannot both fit
+    // into a limit that only one fits. Released when rejected or failed.
+    RETURN_IF_ERROR(MoveSpend(c, w.id, day, tx.value, true, policy.daily_limit).status());
+    const std::string status = policy.required_approvals > 0 ? "pending_approval" : "approved";
+    RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_transactions (" + std::string(kTxColumns) +
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, '', '', '', '')",
+                           {store::Value(id), store::Value(w.id), store::Value(status), store::Value(request.dump()),
+                            store::Value(tx.value.ToDecimal()), store::Value(day),
+                            store::Value(policy.required_approvals), store::Value(principal), store::Value(now_ms)}));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(created);
+  ASSIGN_OR_RETURN(record, Get(id));
+  if (record["status"] == "approved") return SignAndRecord(id, now_ms);
+  return record;
+}
+
+StatusOr<json> TransactionService::Get(std::string_view tx_id) {
+  json out;
+  const Status read = db_.WithConn([&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT " + std::string(kTxColumns) + " FROM wallet_transactions WHERE id = $1",
+                                            {store::Value(tx_id)}));
+    if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
+    out = TxRowJson(r, 0);
+    ASSIGN_OR_RETURN(store::Rows a, c.Query("SELECT approver, decision, created_ms FROM wallet_approvals WHERE tx_id = $1"
+                                            " ORDER BY created_ms, approver",
+                                            {store::Value(tx_id)}));
+    out["approvals"] = json::array();
+    for (size_t i = 0; i < a.size(); ++i)
+      out["approvals"].push_back({{"approver", a.Text(i, 0)}, {"decision", a.Text(i, 1)}, {"at", a.Int(i, 2)}});
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(read);
+  return out;
+}
+
+StatusOr<json> TransactionService::List(std::string_view wallet_id, std::string_view status, int64_t limit) {
+  if (limit < 1 || limit > 500) return InvalidArgumentError("limit: 1..500");
+  json arr = json::array();
+  const Status read = db_.WithConn([&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(store::Rows r,
+                     c.Query("SELECT " + std::string(kTxColumns) + " FROM wallet_transactions WHERE ($1 = '' OR wallet_id = $1)"
+                             " AND ($2 = '' OR status = $2) ORDER BY created_ms DESC, id LIMIT $3",
+                             {store::Value(wallet_id), store::Value(status), store::Value(limit)}));
+    for (size_t i = 0; i < r.size(); ++i) arr.push_back(TxRowJson(r, i));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(read);
+  return json{{"transactions", arr}};
+}
+
+StatusOr<json> TransactionService::Approve(std::string_view tx_id, std::string_view approver, int64_t now_ms) {
+  return Decide(tx_id, approver, true, now_ms);
+}
+StatusOr<json> TransactionService::Reject(std::string_view tx_id, std::string_view approver, int64_t now_ms) {
+  return Decide(tx_id, approver, false, now_ms);
+}
+
+StatusOr<json> TransactionService::Decide(std::string_view tx_id, std::string_view approver, bool approve,
+                                          int64_t now_ms) {
+  std::string next_status;
+  const Status decided = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
+    const std::string lock = c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : "";
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT status, created_by, required_approvals, wallet_id, value_wei, spend_day"
+                                            " FROM wallet_transactions WHERE id = $1" + lock,
+                                            {store::Value(tx_id)}));
+    if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
+    if (r.Text(0, 0) != "pending_approval")
+      return Refusal(StatusCode::kFailedPrecondition, "TRANSACTION_NOT_PENDING", "transaction is " + r.Text(0, 0));
+    if (r.Text(0, 1) == approver)
+      return Refusal(StatusCode::kPermissionDenied, "SELF_APPROVAL", "the creator of a transaction cannot approve or reject it");
+    Status inserted = c.Exec("INSERT INTO wallet_approvals (tx_id, approver, decision, created_ms) VALUES ($1, $2, $3, $4)",
+                             {store::Value(tx_id), store::Value(approver), store::Value(approve ? "approve" : "reject"),
+                              store::Value(now_ms)});
+    if (inserted.code() == StatusCode::kAlreadyExists)
+      return Refusal(StatusCode::kAlreadyExists, "ALREADY_DECIDED", "this approver has already decided on this transaction");
+    RETURN_IF_ERROR(inserted);
+    if (!approve) {
+      next_status = "rejected";
+      ASSIGN_OR_RETURN(U256 value, U256::ParseDecimal(r.Text(0, 4)));
+      RETURN_IF_ERROR(MoveSpend(c, r.Text(0, 3), r.Int(0, 5), value, false, std::nullopt).status());
+    } else {
+      ASSIGN_OR_RETURN(store::Rows n, c.Query("SELECT COUNT(*) FROM wallet_approvals WHERE tx_id = $1 AND decision = 'approve'",
+                                              {store::Value(tx_id)}));
+      next_status = n.Int(0, 0) >= r.Int(0, 2) ? "approved" : "pending_approval";
+    }
+    return c.Exec("UPDATE wallet_transactions SET status = $1, updated_ms = $2 WHERE id = $3",
+                  {store::Value(next_status), store::Value(now_ms), store::Value(tx_id)});
+  });
+  RETURN_IF_ERROR(decided);
+  if (next_status == "approved") return SignAndRecord(tx_id, now_ms);
+  return Get(tx_id);
+}
+
+StatusOr<json> TransactionService::SignAndRecord(std::string_view tx_id, int64_t now_ms) {
+  ASSIGN_OR_RETURN(json record, Get(tx_id));
+  json fields = record["request"];
+  std::optional<int64_t> index;
+  if (fields.contains("index")) index = fields["index"].get<int64_t>();
+  fields.erase("index");
+  fields.erase("broadcast");
+  auto signed_tx = wallets_.SignTransaction(record["walletId"].get<std::string>(), fields.dump(), index);
+  const Status recorded = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
+    if (signed_tx.ok()) {
+      return c.Exec("UPDATE wallet_transactions SET status = 'signed', raw = $1, hash = $2, from_address = $3,"
+                    " updated_ms = $4 WHERE id = $5 AND status = 'approved'",
+                    {store::Value((*signed_tx)["raw"].get<std::string>()), store::Value((*signed_tx)["hash"].get<std::string>()),
+                     store::Value((*signed_tx)["from"].get<std::string>()), store::Value(now_ms), store::Value(tx_id)});
+    }
+    // Nothing half-done: a request that could not be signed fails and frees its reservation.
+    ASSIGN_OR_RETURN(U256 value, U256::ParseDecimal(record["value"].get<std::string>()));
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT spend_day FROM wallet_transactions WHERE id = $1", {store::Value(tx_id)}));
+    RETURN_IF_ERROR(MoveSpend(c, record["walletId"].get<std::string>(), r.Int(0, 0), value, false, std::nullopt).status());
+    return c.Exec("UPDATE wallet_transactions SET status = 'failed', error = $1, updated_ms = $2 WHERE id = $3",
+                  {store::Value(signed_tx.status().ToString()), store::Value(now_ms), store::Value(tx_id)});
+  });
+  RETURN_IF_ERROR(recorded);
+  if (!signed_tx.ok()) return signed_tx.status();
+  return Get(tx_id);
+}
+
+}  // namespace vp::wallet

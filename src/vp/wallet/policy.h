@@ -1,0 +1,68 @@
+// Wallet policies and the transaction lifecycle before broadcast:
+//   POST .../transactions → policy check (atomic with the daily spend counter)
+//   → pending_approval (requiredApprovals > 0) → approvals by distinct approvers, never the
+//   creator → signed (or rejected). A refusal names its rule with a code:
+//   POLICY_LIMIT_EXCEEDED, DESTINATION_NOT_ALLOWED, CHAIN_NOT_ALLOWED, METHOD_NOT_ALLOWED,
+//   SELF_APPROVAL, ALREADY_DECIDED, TRANSACTION_NOT_PENDING.
+//
+//   TransactionService txs(db, wallets);
+//   ASSIGN_OR_RETURN(json tx, txs.Create(wallet_id, request_json, principal, now_ms));
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vp/eth/uint256.h"
+#include "vp/store/db.h"
+#include "vp/wallet/wallets.h"
+
+namespace vp::wallet {
+
+struct Policy {
+  std::optional<eth::U256> max_value_per_tx;  // wei
+  std::optional<eth::U256> daily_limit;       // wei per UTC day, counting pending and signed requests
+  std::optional<std::vector<std::string>> allowlist;       // lower-case 0x addresses
+  int64_t required_approvals = 0;                          // 0..10
+  std::optional<std::vector<uint64_t>> allowed_chain_ids;
+  // 4-byte selectors ("0xa9059cbb") a call's data may start with; "transfer" allows plain
+  // value transfers (empty data). Absent: anything.
+  std::optional<std::vector<std::string>> allowed_methods;
+};
+StatusOr<Policy> ParsePolicy(const nlohmann::json& j);  // strict: unknown fields refused
+nlohmann::json PolicyJson(const Policy& p);
+
+// A refusal with a product code: kPermissionDenied (or kFailedPrecondition / kAlreadyExists)
+// whose message starts with "CODE: ". RefusalCode() gives the code back ("" for others).
+Status Refusal(StatusCode code, std::string_view name, std::string_view message);
+std::string_view RefusalCode(const Status& s);
+
+class TransactionService {
+ public:
+  TransactionService(store::Db& db, WalletService& wallets) : db_(db), wallets_(wallets) {}
+
+  Status PutPolicy(std::string_view wallet_id, const Policy& policy, std::string_view principal, int64_t now_ms);
+  StatusOr<nlohmann::json> GetPolicy(std::string_view wallet_id);
+
+  // request: ethers transaction fields (to, value, data, chainId, nonce, gasLimit, fee
+  // fields) plus optional "index" (HD address). Returns the transaction record.
+  StatusOr<nlohmann::json> Create(std::string_view wallet_id, const nlohmann::json& request,
+                                  std::string_view principal, int64_t now_ms);
+  StatusOr<nlohmann::json> Approve(std::string_view tx_id, std::string_view approver, int64_t now_ms);
+  StatusOr<nlohmann::json> Reject(std::string_view tx_id, std::string_view approver, int64_t now_ms);
+  StatusOr<nlohmann::json> Get(std::string_view tx_id);
+  StatusOr<nlohmann::json> List(std::string_view wallet_id, std::string_view status, int64_t limit);
+
+ private:
+  // Signs an approved request and records the result (status signed, or failed).
+  StatusOr<nlohmann::json> SignAndRecord(std::string_view tx_id, int64_t now_ms);
+  StatusOr<nlohmann::json> Decide(std::string_view tx_id, std::string_view approver, bool approve, int64_t now_ms);
+
+  store::Db& db_;
+  WalletService& wallets_;
+};
+
+}  // namespace vp::wallet
