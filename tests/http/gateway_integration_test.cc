@@ -33,6 +33,7 @@
 
 #include "vp/audit/audit.h"
 #include "vp/base/test_util.h"
+#include "vp/crypto/sealed_box.h"
 #include "vp/eth/eip191.h"
 #include "vp/eth/transaction.h"
 #include "vp/http/vp1_auth.h"
@@ -503,6 +504,35 @@ TEST_F(Gateway, PoliciesApprovalsAndTheTransactionLifecycle) {
   ASSERT_EQ(listed.Json()["data"]["transactions"].size(), 1u);
   EXPECT_EQ(Call(auditor_, "GET", "/v1/transactions/" + tx_id).Json()["data"]["hash"],
             a2.Json()["data"]["hash"]);
+}
+
+// Import: the secret is sealed in the client to the signer's attested import key and the
+// prepared context, so the gateway only ever relays ciphertext.
+TEST_F(Gateway, ImportedKeysAreSealedToTheSigner) {
+  HttpResponse prep = Call(admin_, "POST", "/v1/wallets/import/prepare", R"({"kind":"single"})");
+  ASSERT_EQ(prep.status, 200) << prep.body;
+  const json p = prep.Json()["data"];
+  auto pub = vp::HexDecode(p["importPublicKey"].get<std::string>());
+  auto ctx = vp::HexDecode(p["context"].get<std::string>());
+  ASSERT_TRUE(pub.ok() && ctx.ok());
+  vp::Bytes payload{1};
+  vp::Bytes key(32, 0);
+  key[31] = 1;  // private key 1
+  vp::Append(payload, key);
+  auto sealed = vp::crypto::SealTo(*pub, vp::AsBytes("vp-signer-import-v1"), *ctx, payload);
+  ASSERT_TRUE(sealed.ok());
+  const std::string body = R"({"walletId":")" + p["walletId"].get<std::string>() +
+                           R"(","name":"imported","kind":"single","sealedSecret":")" + vp::HexEncode(*sealed, true) + R"("})";
+  // Only admins import; a tampered seal does not open.
+  ExpectEnvelope(Call(server_->CreateKey("operator"), "POST", "/v1/wallets/import", body), 403, "PERMISSION_DENIED");
+  std::string tampered = body;
+  tampered[tampered.size() - 4] = tampered[tampered.size() - 4] == '0' ? '1' : '0';
+  ExpectEnvelope(Call(admin_, "POST", "/v1/wallets/import", tampered), 400, "INVALID_ARGUMENT");
+  HttpResponse imported = Call(admin_, "POST", "/v1/wallets/import", body);
+  ASSERT_EQ(imported.status, 201) << imported.body;
+  EXPECT_EQ(imported.Json()["data"]["address"], "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf");
+  // The same sealed secret cannot be imported twice under that id.
+  EXPECT_NE(Call(admin_, "POST", "/v1/wallets/import", body).status, 201);
 }
 
 // Two requests at once against a limit only one fits: exactly one is accepted.

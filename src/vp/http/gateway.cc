@@ -656,6 +656,31 @@ struct Gateway::Impl {
   }
   using Work = std::function<StatusOr<json>()>;
 
+  asio::awaitable<Response> PrepareImport(Request& req, const Principal&) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      if (!j.contains("kind") || !j["kind"].is_string()) return InvalidArgumentError("kind: required string");
+      return Work([this, kind = j["kind"].get<std::string>()] { return wallets->PrepareImport(kind); });
+    };
+    return RunWalletWork(req, "wallet_import", work(), 200);
+  }
+  asio::awaitable<Response> ImportWallet(Request& req, const Principal& p) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      for (const char* f : {"walletId", "name", "kind", "sealedSecret"}) {
+        if (!j.contains(f) || !j[f].is_string()) return InvalidArgumentError(std::string(f) + ": required string");
+      }
+      ASSIGN_OR_RETURN(Bytes sealed, HexDecode(j["sealedSecret"].get<std::string>(), HexPrefix::kRequired));
+      if (sealed.size() > 4096) return InvalidArgumentError("sealedSecret: at most 4096 bytes");
+      return Work([this, id = j["walletId"].get<std::string>(), name = j["name"].get<std::string>(),
+                   kind = j["kind"].get<std::string>(), sealed, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
+        ASSIGN_OR_RETURN(wallet::Wallet w, wallets->Import(id, name, kind, sealed, who, now));
+        return wallet::WalletJson(w);
+      });
+    };
+    return RunWalletWork(req, "wallet_import", work(), 201);
+  }
+
   asio::awaitable<Response> PutPolicy(Request& req, const Principal& p) {
     auto work = [&]() -> StatusOr<Work> {
       ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
@@ -952,6 +977,11 @@ struct Gateway::Impl {
     Add("POST", "/v1/wallets", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
         &Impl::CreateWallet);
     Add("GET", "/v1/wallets", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::ListWallets);
+    // Import never replays a stored response: the body carries a sealed secret.
+    Add("POST", "/v1/wallets/import/prepare", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false,
+        &Impl::PrepareImport);
+    Add("POST", "/v1/wallets/import", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false,
+        &Impl::ImportWallet);
     Add("GET", "/v1/wallets/{id}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetWallet);
     Add("POST", "/v1/wallets/{id}/addresses", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
         &Impl::NextWalletAddress);

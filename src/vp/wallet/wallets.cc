@@ -21,6 +21,26 @@ Wallet RowAt(const store::Rows& r, size_t i) {
 
 std::string HdPath(int64_t index) { return "m/44'/60'/0'/0/" + std::to_string(index); }
 
+Wallet NewRecord(std::string id, std::string_view name, std::string_view kind, std::string_view principal,
+                 int64_t now_ms) {
+  Wallet w;
+  w.id = std::move(id);
+  w.name = std::string(name);
+  w.chain = "evm";
+  w.kind = std::string(kind);
+  w.key_id = "key_" + w.id;
+  w.created_by = std::string(principal);
+  w.created_ms = now_ms;
+  w.next_index = kind == "hd" ? 1 : 0;  // index 0 is the wallet's own address
+  return w;
+}
+
+// Version 1 of the wallet's key; the address is filled in by the signer.
+signer::KeyContext NewContext(const Wallet& w) {
+  return signer::KeyContext{.wallet_id = w.id, .address = {}, .key_version = 1,
+                            .key_kind = w.kind == "hd" ? signer::KeyKind::kHdSeed : signer::KeyKind::kSecp256k1};
+}
+
 }  // namespace
 
 json WalletJson(const Wallet& w) {
@@ -31,25 +51,22 @@ json WalletJson(const Wallet& w) {
   return j;
 }
 
+namespace {
+Status CheckNewWallet(std::string_view name, std::string_view chain, std::string_view kind);
+}  // namespace
+
 StatusOr<Wallet> WalletService::Create(std::string_view name, std::string_view chain, std::string_view kind,
                                        std::string_view principal, int64_t now_ms) {
-  if (name.empty() || name.size() > 100) return InvalidArgumentError("name: 1..100 bytes");
-  if (chain != "evm") return InvalidArgumentError("chain: only \"evm\" is supported");
-  if (kind != "single" && kind != "hd") return InvalidArgumentError("kind: \"single\" or \"hd\"");
+  RETURN_IF_ERROR(CheckNewWallet(name, chain, kind));
   ASSIGN_OR_RETURN(Bytes rnd, crypto::RandomBytes(12));
-  Wallet w;
-  w.id = "w_" + HexEncode(rnd);
-  w.name = std::string(name);
-  w.chain = "evm";
-  w.kind = std::string(kind);
-  w.key_id = "key_" + w.id;
-  w.created_by = std::string(principal);
-  w.created_ms = now_ms;
-  w.next_index = kind == "hd" ? 1 : 0;  // index 0 is the wallet's own address
-  signer::KeyContext ctx{.wallet_id = w.id, .address = {}, .key_version = 1,
-                         .key_kind = kind == "hd" ? signer::KeyKind::kHdSeed : signer::KeyKind::kSecp256k1};
+  Wallet w = NewRecord("w_" + HexEncode(rnd), name, kind, principal, now_ms);
+  const signer::KeyContext ctx = NewContext(w);
   // The key is made inside the signer; only its blob and public data come back.
   ASSIGN_OR_RETURN(signer::CreatedKey created, signer_.CreateKey(ctx));
+  return Store(std::move(w), created, now_ms);
+}
+
+StatusOr<Wallet> WalletService::Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms) {
   w.address = eth::Address(created.context.address).ToChecksumHex();
   ASSIGN_OR_RETURN(signer::KeyBlob blob, signer::DecodeKeyBlob(created.blob));
   ASSIGN_OR_RETURN(kms::WrappedKey wrapped, kms::DecodeWrappedKey(blob.wrapped_dek));
@@ -73,6 +90,52 @@ StatusOr<Wallet> WalletService::Create(std::string_view name, std::string_view c
   });
   RETURN_IF_ERROR(stored);
   return w;
+}
+
+namespace {
+
+Status CheckNewWallet(std::string_view name, std::string_view chain, std::string_view kind) {
+  if (name.empty() || name.size() > 100) return InvalidArgumentError("name: 1..100 bytes");
+  if (chain != "evm") return InvalidArgumentError("chain: only \"evm\" is supported");
+  if (kind != "single" && kind != "hd") return InvalidArgumentError("kind: \"single\" or \"hd\"");
+  return OkStatus();
+}
+
+bool ValidWalletId(std::string_view id) {
+  if (id.size() != 26 || id.substr(0, 2) != "w_") return false;
+  for (char c : id.substr(2)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<json> WalletService::PrepareImport(std::string_view kind) {
+  RETURN_IF_ERROR(CheckNewWallet("import", "evm", kind));
+  ASSIGN_OR_RETURN(Bytes rnd, crypto::RandomBytes(12));
+  const std::string id = "w_" + HexEncode(rnd);
+  const signer::KeyContext ctx = NewContext(NewRecord(id, "import", kind, "", 0));
+  ASSIGN_OR_RETURN(signer::AttestationInfo att, signer_.Attestation());
+  return json{{"walletId", id},
+              {"kind", kind},
+              {"importPublicKey", HexEncode(att.import_key, true)},
+              {"context", HexEncode(signer::EncodeKeyContext(ctx), true)},
+              {"attestation", HexEncode(att.document, true)},
+              {"sealInfo", signer::kImportSealInfo}};
+}
+
+StatusOr<Wallet> WalletService::Import(std::string_view wallet_id, std::string_view name, std::string_view kind,
+                                       ByteSpan sealed_secret, std::string_view principal, int64_t now_ms) {
+  RETURN_IF_ERROR(CheckNewWallet(name, "evm", kind));
+  if (!ValidWalletId(wallet_id)) return InvalidArgumentError("walletId: the id from the prepare step");
+  Wallet w = NewRecord(std::string(wallet_id), name, kind, principal, now_ms);
+  const signer::KeyContext ctx = NewContext(w);
+  auto created = signer_.ImportKey(ctx, sealed_secret);
+  if (!created.ok() && created.status().code() == StatusCode::kUnauthenticated)
+    return InvalidArgumentError("sealedSecret does not open: seal it to the import key and context of a fresh prepare step");
+  if (!created.ok()) return created.status();
+  return Store(std::move(w), *created, now_ms);
 }
 
 StatusOr<Wallet> WalletService::Get(std::string_view id) {

@@ -46,6 +46,15 @@ class WalletService {
   // HD only (kFailedPrecondition otherwise): the next deposit address, atomically numbered.
   StatusOr<nlohmann::json> NextAddress(std::string_view id, int64_t now_ms);
 
+  // Import, step 1: a fresh wallet id and what the client seals its secret to: the
+  // signer's import key (X25519), the key context (the AEAD data), and the attestation
+  // document that vouches for the signer holding that key.
+  StatusOr<nlohmann::json> PrepareImport(std::string_view kind);
+  // Step 2: the sealed secret (docs/signer_protocol.md, "import key") goes to the signer,
+  // which alone can open it; the store gets the blob. Admin only (the gateway checks).
+  StatusOr<Wallet> Import(std::string_view wallet_id, std::string_view name, std::string_view kind,
+                          ByteSpan sealed_secret, std::string_view principal, int64_t now_ms);
+
   // Signing. `index` picks an HD deposit address (m/44'/60'/0'/0/index, < next_index or 0);
   // single-key wallets take none. Results use ethers' names: raw, hash, signature, from.
   StatusOr<nlohmann::json> SignTransaction(std::string_view id, std::string_view tx_json, std::optional<int64_t> index);
@@ -61,6 +70,7 @@ class WalletService {
     std::string path;
   };
   StatusOr<KeyRef> Key(std::string_view id, std::optional<int64_t> index);
+  StatusOr<Wallet> Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms);
 
   store::Db& db_;
   signer::SignerClient& signer_;
