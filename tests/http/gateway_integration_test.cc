@@ -533,6 +533,26 @@ TEST_F(Gateway, ImportedKeysAreSealedToTheSigner) {
   EXPECT_EQ(imported.Json()["data"]["address"], "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf");
   // The same sealed secret cannot be imported twice under that id.
   EXPECT_NE(Call(admin_, "POST", "/v1/wallets/import", body).status, 201);
+
+  // Byte-identical to the CLI (which the ethers differential test checks) for the same key
+  // and payload: transaction, message and typed data through the API.
+  const std::string id = imported.Json()["data"]["id"];
+  const std::string key_file = server_->dir() + "/key1.hex";
+  std::ofstream(key_file) << "0x" << vp::HexEncode(key) << "\n";
+  const std::string tx_json = R"({"type":2,"chainId":1,"nonce":5,"to":"0x3535353535353535353535353535353535353535",)"
+                              R"("value":"1000000000000000000","gasLimit":21000,"maxFeePerGas":"30000000000",)"
+                              R"("maxPriorityFeePerGas":"1000000000","data":"0xdeadbeef"})";
+  HttpResponse api_tx = Call(admin_, "POST", "/v1/wallets/" + id + "/sign/transaction", R"({"transaction":)" + tx_json + "}");
+  ASSERT_EQ(api_tx.status, 200) << api_tx.body;
+  int st = -1;
+  const std::string cli_tx = RunCapture("echo '" + tx_json + "' | " + BinDir() + "/vaultproof eth sign-tx --key-file " + key_file, &st);
+  ASSERT_EQ(st, 0) << cli_tx;
+  EXPECT_EQ(api_tx.Json()["data"]["raw"], json::parse(cli_tx)["raw"]);
+  EXPECT_EQ(api_tx.Json()["data"]["hash"], json::parse(cli_tx)["hash"]);
+  HttpResponse api_msg = Call(admin_, "POST", "/v1/wallets/" + id + "/sign/message", R"({"message":"hello world"})");
+  const std::string cli_msg = RunCapture("printf 'hello world' | " + BinDir() + "/vaultproof eth sign-message --key-file " + key_file, &st);
+  ASSERT_EQ(st, 0) << cli_msg;
+  EXPECT_EQ(api_msg.Json()["data"]["signature"], json::parse(cli_msg)["signature"]);
 }
 
 // Two requests at once against a limit only one fits: exactly one is accepted.
