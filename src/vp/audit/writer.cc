@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <utility>
 
 #include "vp/audit/audit.h"
@@ -53,16 +54,17 @@ void AddRecordParams(store::Params& params, const AuditRecord& r, int64_t seq, c
   params.emplace_back(Bytes(hash.begin(), hash.end()));
 }
 
-// Writes a digest over head.digested_seq+1 .. head.seq when one is due, updating head's
-// digest fields (the caller writes head back). Sets *wrote when it did.
-Status DigestInTx(store::Conn& conn, const DigestSigner& signer, const AuditWriterOptions& options,
-                  int64_t now, bool force, Head& head, bool* wrote) {
+bool DigestDue(const Head& head, const AuditWriterOptions& options, int64_t now, bool force) {
   const int64_t undigested = head.seq - head.digested_seq;
-  if (undigested <= 0) return OkStatus();
-  const bool due = force || undigested >= options.digest_every_records ||
-                   now - head.digest_time_ms >= options.digest_interval_ms;
-  if (!due) return OkStatus();
+  if (undigested <= 0) return false;
+  return force || undigested >= options.digest_every_records || now - head.digest_time_ms >= options.digest_interval_ms;
+}
 
+// The unsigned digest over head.digested_seq+1 .. head.seq, or nothing when none is due.
+StatusOr<std::optional<AuditDigest>> PrepareDigest(store::Conn& conn, const DigestSigner& signer,
+                                                   const AuditWriterOptions& options, int64_t now, bool force,
+                                                   const Head& head) {
+  if (!DigestDue(head, options, now, force)) return std::optional<AuditDigest>{};
   AuditDigest d;
   d.digest_no = head.digest_no + 1;
   d.first_seq = head.digested_seq + 1;
@@ -76,8 +78,11 @@ Status DigestInTx(store::Conn& conn, const DigestSigner& signer, const AuditWrit
   d.last_time_ms = range.Int(0, 1);
   d.created_ms = now;
   d.public_key = signer.public_key();
-  ASSIGN_OR_RETURN(d.signature, signer.Sign(CanonicalDigest(d)));
+  return std::optional<AuditDigest>(d);
+}
 
+// Records a signed digest and moves head's digest fields (the caller writes head back).
+Status RecordDigest(store::Conn& conn, const AuditDigest& d, Head& head) {
   std::string sql = "INSERT INTO audit_digests (";
   sql += internal::kDigestColumns;
   sql += ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -90,8 +95,7 @@ Status DigestInTx(store::Conn& conn, const DigestSigner& signer, const AuditWrit
                                   store::Value(Bytes(d.signature.begin(), d.signature.end()))}));
   head.digest_no = d.digest_no;
   head.digested_seq = d.last_seq;
-  head.digest_time_ms = now;
-  *wrote = true;
+  head.digest_time_ms = d.created_ms;
   return OkStatus();
 }
 
@@ -210,9 +214,8 @@ AuditWriter::Stats AuditWriter::stats() const {
 }
 
 Status AuditWriter::CommitBatch(const std::vector<Pending>& batch, std::vector<int64_t>& seqs) {
-  bool wrote_digest = false;
+  bool digest_due = false;
   Status s = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
-    wrote_digest = false;  // the store may run this more than once
     ASSIGN_OR_RETURN(Head head, internal::ReadHead(c, /*for_update=*/true));
     seqs.assign(batch.size(), 0);
     store::Params params;
@@ -229,23 +232,33 @@ Status AuditWriter::CommitBatch(const std::vector<Pending>& batch, std::vector<i
       }
       RETURN_IF_ERROR(c.Exec(n == kRowsPerInsert ? FullInsertSql() : InsertSql(n), params));
     }
-    RETURN_IF_ERROR(DigestInTx(c, *signer_, options_, Now(), /*force=*/false, head, &wrote_digest));
+    digest_due = DigestDue(head, options_, Now(), /*force=*/false);
     return WriteHead(c, head);
   });
-  if (s.ok() && wrote_digest) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.digests;
-  }
+  // The digest is signed after the records' commit, outside the write transaction.
+  if (s.ok() && digest_due) (void)DigestIfDue(/*force=*/false);  // retried at the next tick on failure
   return s;
 }
 
+// Prepares the digest in a read, signs it with no transaction open (the key may be in the
+// signer process: holding the store's write lock across that round trip would stall every
+// writer), then records it unless another writer digested meanwhile.
 Status AuditWriter::DigestIfDue(bool force) {
+  std::optional<AuditDigest> digest;
+  RETURN_IF_ERROR(db_.Transact(store::TxMode::kRead, [&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Head head, internal::ReadHead(c, /*for_update=*/false));
+    ASSIGN_OR_RETURN(digest, PrepareDigest(c, *signer_, options_, Now(), force, head));
+    return OkStatus();
+  }));
+  if (!digest) return OkStatus();
+  ASSIGN_OR_RETURN(digest->signature, signer_->Sign(CanonicalDigest(*digest)));
   bool wrote = false;
   Status s = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
     wrote = false;
     ASSIGN_OR_RETURN(Head head, internal::ReadHead(c, /*for_update=*/true));
-    RETURN_IF_ERROR(DigestInTx(c, *signer_, options_, Now(), force, head, &wrote));
-    if (!wrote) return OkStatus();
+    if (head.digest_no != digest->digest_no - 1 || head.digested_seq != digest->first_seq - 1) return OkStatus();
+    RETURN_IF_ERROR(RecordDigest(c, *digest, head));
+    wrote = true;
     return WriteHead(c, head);
   });
   if (s.ok() && wrote) {
