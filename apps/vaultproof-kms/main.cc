@@ -68,25 +68,8 @@ void Serve(ipc::Connection& conn, kms::KmsService& service, const ipc::PeerCrede
   (void)crypto::RandomBytes(challenge);
   ipc::FieldWriter hello;
   hello.Add(challenge).AddString("vaultproof-kms/1");
-  if (!conn.WriteFrame(ipc::Frame{.protocol = ipc::kProtocolKms, .kind = ipc::kKindHello, .body = hello.Take()}).ok())
-    return;
-  while (!server.stopping()) {
-    auto req = conn.ReadFrame(500);
-    if (!req.ok()) {
-      if (conn.broken()) {
-        if (req.status().code() == StatusCode::kInvalidArgument)
-          (void)conn.WriteFrame(ipc::Frame{.protocol = ipc::kProtocolKms, .kind = ipc::kReplyBit,
-                                           .body = ipc::ErrorReplyBody(req.status())}, 1000);
-        return;
-      }
-      if (req.status().code() == StatusCode::kUnavailable) continue;
-      if (!conn.WriteFrame(ipc::Frame{.protocol = ipc::kProtocolKms, .kind = ipc::kReplyBit,
-                                      .body = ipc::ErrorReplyBody(req.status())}).ok())
-        return;
-      continue;
-    }
-    if (!conn.WriteFrame(service.Handle(*req, peer)).ok()) return;
-  }
+  ipc::ServeFrames(conn, ipc::kProtocolKms, hello.Take(), [&] { return server.stopping(); },
+                   [&](const ipc::Frame& req) { return service.Handle(req, peer); });
 }
 
 int Run(const Args& a) {

@@ -82,38 +82,9 @@ void ServeConnection(ipc::Connection& conn, signer::SignerService& service, cons
   // The public key names this signer instance, so a client holding the previous
   // instance's credentials notices the restart instead of sending a bad mac.
   hello.Add(challenge).AddString("vaultproof-signer/1").Add(service.import_public_key());
-  if (!conn.WriteFrame(ipc::Frame{.protocol = ipc::kProtocolSigner, .kind = ipc::kKindHello, .body = hello.Take()})
-           .ok())
-    return;
   uint64_t last_id = 0;
-  auto error_reply = [](const Status& s) {
-    return ipc::Frame{.protocol = ipc::kProtocolSigner, .kind = ipc::kReplyBit, .body = ipc::ErrorReplyBody(s)};
-  };
-  while (!server.stopping()) {
-    auto req = conn.ReadFrame(500);
-    if (!req.ok() && !conn.broken() && req.status().code() == StatusCode::kUnavailable) continue;  // idle
-    // Pipelined requests already in the buffer are answered together, in order, with one
-    // send: at saturation this divides the syscalls per signature.
-    std::vector<ipc::Frame> replies;
-    bool close_after = false;
-    for (;;) {
-      if (req.ok()) {
-        replies.push_back(service.Handle(*req, challenge, last_id));
-      } else if (conn.broken()) {
-        // A bad length prefix gets its answer before the connection goes; a peer that
-        // went away gets nothing.
-        if (req.status().code() == StatusCode::kInvalidArgument) replies.push_back(error_reply(req.status()));
-        close_after = true;
-        break;
-      } else {
-        replies.push_back(error_reply(req.status()));  // malformed but framed: the stream goes on
-      }
-      if (replies.size() >= 64 || !conn.HasBufferedFrame()) break;
-      req = conn.ReadFrame(0);
-    }
-    if (!replies.empty() && !conn.WriteFrames(replies, close_after ? 1000 : 10000).ok()) return;
-    if (close_after) return;
-  }
+  ipc::ServeFrames(conn, ipc::kProtocolSigner, hello.Take(), [&] { return server.stopping(); },
+                   [&](const ipc::Frame& req) { return service.Handle(req, challenge, last_id); });
 }
 
 int Run() {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace vp::ipc {
 
@@ -63,6 +64,37 @@ void UnixServer::Run() {
     if (w.thread.joinable()) w.thread.join();
   }
   workers_.clear();
+}
+
+void ServeFrames(Connection& conn, uint8_t protocol, Bytes hello_body, const std::function<bool()>& stopping,
+                 const std::function<Frame(const Frame&)>& handle, int idle_poll_ms) {
+  if (!conn.WriteFrame(Frame{.protocol = protocol, .kind = kKindHello, .body = std::move(hello_body)}).ok()) return;
+  auto error_reply = [protocol](const Status& s) {
+    return Frame{.protocol = protocol, .kind = kReplyBit, .body = ErrorReplyBody(s)};
+  };
+  while (!stopping()) {
+    auto req = conn.ReadFrame(idle_poll_ms);
+    if (!req.ok() && !conn.broken() && req.status().code() == StatusCode::kUnavailable) continue;  // idle
+    std::vector<Frame> replies;
+    bool close_after = false;
+    for (;;) {
+      if (req.ok()) {
+        replies.push_back(handle(*req));
+      } else if (conn.broken()) {
+        // A bad length prefix gets its answer before the connection goes; a peer that
+        // went away gets nothing.
+        if (req.status().code() == StatusCode::kInvalidArgument) replies.push_back(error_reply(req.status()));
+        close_after = true;
+        break;
+      } else {
+        replies.push_back(error_reply(req.status()));  // malformed but framed: the stream goes on
+      }
+      if (replies.size() >= 64 || !conn.HasBufferedFrame()) break;
+      req = conn.ReadFrame(0);
+    }
+    if (!replies.empty() && !conn.WriteFrames(replies, close_after ? 1000 : 10000).ok()) return;
+    if (close_after) return;
+  }
 }
 
 }  // namespace vp::ipc

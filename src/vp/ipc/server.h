@@ -50,4 +50,12 @@ class UnixServer {
   std::list<Worker> workers_;
 };
 
+// Serves one connection of a request/reply protocol (docs/signer_protocol.md): sends the
+// hello, then answers each request with `handle` until the peer leaves or `stopping()`.
+// Requests already buffered (pipelined) are answered together, in order, with one send.
+// A malformed frame gets an error reply and the stream goes on; a bad length prefix gets
+// one and the connection closes. `idle_poll_ms` bounds how long stopping() goes unseen.
+void ServeFrames(Connection& conn, uint8_t protocol, Bytes hello_body, const std::function<bool()>& stopping,
+                 const std::function<Frame(const Frame&)>& handle, int idle_poll_ms = 500);
+
 }  // namespace vp::ipc

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -37,6 +38,12 @@ int64_t WallMs() {
 }
 
 std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// When to try again after `failures` consecutive failed or short-lived starts: 100 ms,
+// doubling, at most 5 s.
+int64_t NextStartMs(int failures) {
+  return NowMs() + std::min<int64_t>(5000, int64_t{100} << std::clamp(failures - 1, 0, 6));
+}
 
 // Copies the file into a sealed memfd; returns the memfd and the SHA-384 of its bytes.
 StatusOr<std::pair<int, ByteArray<48>>> SealImage(const std::string& path) {
@@ -428,7 +435,7 @@ void Launcher::ReapChildren() {
   if (signer_pid_ > 0 && ::waitpid(signer_pid_, &status, WNOHANG) == signer_pid_) {
     const bool was_stable = NowMs() - signer_up_since_ms_ > 10000;
     signer_failures_ = was_stable ? 1 : signer_failures_ + 1;
-    signer_next_start_ms_ = NowMs() + std::min<int64_t>(5000, int64_t{100} << std::min(signer_failures_ - 1, 6));
+    signer_next_start_ms_ = NextStartMs(signer_failures_);
     signer_pid_ = 0;
     signer_up_ = false;
     if (boot_fd_ >= 0) ::close(boot_fd_);
@@ -438,7 +445,7 @@ void Launcher::ReapChildren() {
   if (kms_pid_ > 0 && ::waitpid(kms_pid_, &status, WNOHANG) == kms_pid_) {
     const bool was_stable = NowMs() - kms_up_since_ms_ > 10000;
     kms_failures_ = was_stable ? 1 : kms_failures_ + 1;
-    kms_next_start_ms_ = NowMs() + std::min<int64_t>(5000, int64_t{100} << std::min(kms_failures_ - 1, 6));
+    kms_next_start_ms_ = NextStartMs(kms_failures_);
     kms_pid_ = 0;
     last_error_ = "kms exited (status " + std::to_string(status) + ")";
   }
@@ -465,7 +472,7 @@ void Launcher::Supervise() {
         std::lock_guard lock(mu_);
         last_error_ = s.message();
         ++signer_failures_;
-        signer_next_start_ms_ = NowMs() + std::min<int64_t>(5000, int64_t{100} << std::min(signer_failures_ - 1, 6));
+        signer_next_start_ms_ = NextStartMs(signer_failures_);
       }
       continue;
     }
