@@ -226,7 +226,18 @@ CREATE TABLE wallet_daily_spend (
   PRIMARY KEY (wallet_id, day)
 );
 )sql"},
-    // Append new migrations here (next version: 10).
+    // Leased rate-limit budgets of gateways sharing PostgreSQL (RateLimitRepo::Lease): a
+    // sliding window kept as counters per time slice instead of a log of every hit.
+    Migration{10, "rate_slices", R"sql(
+CREATE TABLE rate_slices (
+  bucket TEXT NOT NULL,
+  slot BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (bucket, slot)
+);
+CREATE INDEX rate_slices_slot ON rate_slices (slot);
+)sql"},
+    // Append new migrations here (next version: 11).
 };
 
 }  // namespace

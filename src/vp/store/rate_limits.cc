@@ -79,7 +79,129 @@ StatusOr<RateDecision> HitFixed(Conn& c, std::string_view bucket, int64_t window
   return d;
 }
 
+// ---- leases ----
+
+// Sliding windows are counted per slice; a day-long window needs no more than 600 rows.
+int64_t SliceMs(int64_t window_ms) { return std::max<int64_t>(1000, window_ms / 600); }
+
+int64_t FloorTo(int64_t t, int64_t step) {
+  int64_t s = t / step * step;
+  if (t % step < 0) s -= step;
+  return s;
+}
+
+// The grant: what the caller wants, but at most a quarter of what is left (at least one).
+int64_t Grant(int64_t want, int64_t left) { return std::min(want, std::max<int64_t>(1, left / 4)); }
+
+Status ReturnSlices(Conn& c, std::string_view bucket, const std::vector<RateLeaseReturn>& returns) {
+  for (const RateLeaseReturn& r : returns) {
+    if (r.unused <= 0) continue;
+    RETURN_IF_ERROR(c.Exec("UPDATE rate_slices SET n = CASE WHEN n > $3 THEN n - $3 ELSE 0 END"
+                           " WHERE bucket = $1 AND slot = $2",
+                           {Value(bucket), Value(r.charged_at_ms), Value(r.unused)}));
+  }
+  return OkStatus();
+}
+
+Status ReturnFixed(Conn& c, std::string_view bucket, const std::vector<RateLeaseReturn>& returns) {
+  for (const RateLeaseReturn& r : returns) {
+    if (r.unused <= 0) continue;
+    RETURN_IF_ERROR(c.Exec("UPDATE rate_fixed SET hits = CASE WHEN hits > $3 THEN hits - $3 ELSE 0 END"
+                           " WHERE bucket = $1 AND window_start = $2",
+                           {Value(bucket), Value(r.charged_at_ms), Value(r.unused)}));
+  }
+  return OkStatus();
+}
+
+StatusOr<RateLease> LeaseSliding(Conn& c, std::string_view bucket, int64_t window_ms, int64_t limit, int64_t now_ms,
+                                 int64_t want, int64_t hold_ms, const std::vector<RateLeaseReturn>& returns) {
+  if (c.dialect() == Dialect::kPostgres) {
+    RETURN_IF_ERROR(LockBucket(c, bucket));
+  }
+  RETURN_IF_ERROR(ReturnSlices(c, bucket, returns));
+  const int64_t slice = SliceMs(window_ms);
+  // A slice [s, s + slice) holds hits that all leave the window by s + slice + window_ms.
+  RETURN_IF_ERROR(c.Exec("DELETE FROM rate_slices WHERE bucket = $1 AND slot <= $2",
+                         {Value(bucket), Value(now_ms - window_ms - slice)}));
+  ASSIGN_OR_RETURN(Rows n, c.Query("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_slices WHERE bucket = $1",
+                                   {Value(bucket)}));
+  const int64_t used = n.Int(0, 0);
+  RateLease out;
+  if (used < limit) {
+    out.allowed = true;
+    out.granted = Grant(want, limit - used);
+    // One slot is this hit, spent now; more are spent until now + hold_ms and charged there.
+    out.expires_at_ms = out.granted == 1 ? now_ms : now_ms + hold_ms;
+    out.charged_at_ms = FloorTo(out.expires_at_ms, slice);
+    out.remaining = limit - used - out.granted;
+    RETURN_IF_ERROR(c.Exec("INSERT INTO rate_slices (bucket, slot, n) VALUES ($1, $2, $3)"
+                           " ON CONFLICT (bucket, slot) DO UPDATE SET n = rate_slices.n + excluded.n",
+                           {Value(bucket), Value(out.charged_at_ms), Value(out.granted)}));
+    return out;
+  }
+  if (limit == 0 || used == 0) {
+    out.retry_after_ms = window_ms;
+    return out;
+  }
+  // Free again once the oldest slices holding used - limit + 1 hits have left the window.
+  ASSIGN_OR_RETURN(Rows k, c.Query("SELECT slot FROM (SELECT slot, SUM(n) OVER (ORDER BY slot) AS cum"
+                                   " FROM rate_slices WHERE bucket = $1) AS t WHERE cum >= $2 ORDER BY slot LIMIT 1",
+                                   {Value(bucket), Value(used - limit + 1)}));
+  out.retry_after_ms = std::max<int64_t>(1, k.Int(0, 0) + slice + window_ms - now_ms);
+  return out;
+}
+
+StatusOr<RateLease> LeaseFixed(Conn& c, std::string_view bucket, int64_t window_ms, int64_t limit, int64_t now_ms,
+                               int64_t want, int64_t hold_ms, const std::vector<RateLeaseReturn>& returns) {
+  const int64_t start = FloorTo(now_ms, window_ms);
+  RateLease out;
+  out.retry_after_ms = std::max<int64_t>(1, start + window_ms - now_ms);
+  RETURN_IF_ERROR(ReturnFixed(c, bucket, returns));
+  if (limit == 0) return out;
+  RETURN_IF_ERROR(c.Exec("DELETE FROM rate_fixed WHERE bucket = $1 AND window_start < $2", {Value(bucket), Value(start)}));
+  // The no-op update locks the counter row (PostgreSQL) until the grant is written.
+  ASSIGN_OR_RETURN(Rows r, c.Query("INSERT INTO rate_fixed (bucket, window_start, hits) VALUES ($1, $2, 0)"
+                                   " ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_fixed.hits"
+                                   " RETURNING hits",
+                                   {Value(bucket), Value(start)}));
+  const int64_t used = r.Int(0, 0);
+  if (used >= limit) return out;
+  out.allowed = true;
+  out.retry_after_ms = 0;
+  out.granted = Grant(want, limit - used);
+  out.expires_at_ms = out.granted == 1 ? now_ms : std::min(now_ms + hold_ms, start + window_ms - 1);
+  out.charged_at_ms = start;
+  out.remaining = limit - used - out.granted;
+  RETURN_IF_ERROR(c.Exec("UPDATE rate_fixed SET hits = hits + $3 WHERE bucket = $1 AND window_start = $2",
+                         {Value(bucket), Value(start), Value(out.granted)}));
+  return out;
+}
+
 }  // namespace
+
+StatusOr<RateLease> RateLimitRepo::Lease(std::string_view bucket, int64_t window_ms, int64_t limit, int64_t now_ms,
+                                         WindowKind kind, int64_t want, int64_t hold_ms,
+                                         const std::vector<RateLeaseReturn>& returns) {
+  RETURN_IF_ERROR(CheckArgs(bucket, window_ms, limit));
+  if (want < 1) return InvalidArgumentError("rate limit: a lease wants at least one slot");
+  if (hold_ms < 0) return InvalidArgumentError("rate limit: negative lease time");
+  RateLease out;
+  if (Status tx = db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(out, kind == WindowKind::kSliding
+                              ? LeaseSliding(c, bucket, window_ms, limit, now_ms, want, hold_ms, returns)
+                              : LeaseFixed(c, bucket, window_ms, limit, now_ms, want, hold_ms, returns));
+    return OkStatus();
+  }); !tx.ok()) return tx;
+  return out;
+}
+
+Status RateLimitRepo::Return(std::string_view bucket, int64_t window_ms, WindowKind kind,
+                             const std::vector<RateLeaseReturn>& returns) {
+  RETURN_IF_ERROR(CheckArgs(bucket, window_ms, 0));
+  return db_.Transact(TxMode::kWriteRelaxed, [&](Conn& c) -> Status {
+    return kind == WindowKind::kSliding ? ReturnSlices(c, bucket, returns) : ReturnFixed(c, bucket, returns);
+  });
+}
 
 StatusOr<RateDecision> RateLimitRepo::Hit(std::string_view bucket, int64_t window_ms, int64_t limit, int64_t now_ms,
                                           WindowKind kind) {
@@ -155,9 +277,12 @@ StatusOr<int64_t> RateLimitRepo::Sweep(int64_t now_ms, int64_t max_window_ms) {
     ASSIGN_OR_RETURN(Rows a, c.Query("DELETE FROM rate_hits WHERE ts <= $1", {Value(horizon)}));
     // A window [start, start + w) with w <= max_window_ms is over once start <= now - w.
     ASSIGN_OR_RETURN(Rows b, c.Query("DELETE FROM rate_fixed WHERE window_start <= $1", {Value(horizon)}));
+    ASSIGN_OR_RETURN(Rows s, c.Query("DELETE FROM rate_slices WHERE slot <= $1",
+                                     {Value(horizon - SliceMs(max_window_ms))}));
     ASSIGN_OR_RETURN(Rows e, c.Query("DELETE FROM rate_buckets WHERE NOT EXISTS"
-                                     " (SELECT 1 FROM rate_hits WHERE rate_hits.bucket = rate_buckets.bucket)"));
-    deleted = a.affected + b.affected;
+                                     " (SELECT 1 FROM rate_hits WHERE rate_hits.bucket = rate_buckets.bucket)"
+                                     " AND NOT EXISTS (SELECT 1 FROM rate_slices WHERE rate_slices.bucket = rate_buckets.bucket)"));
+    deleted = a.affected + b.affected + s.affected;
     (void)e;
     return OkStatus();
   }); !tx.ok()) return tx;

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "vp/base/status.h"
 #include "vp/store/db.h"
@@ -23,6 +25,15 @@ class ReplayRepo {
   // kInvalidArgument for an empty key_id or signature.
   StatusOr<bool> Remember(std::string_view key_id, std::string_view signature_hex, int64_t expires_at_ms,
                           int64_t now_ms);
+  // Many at once, in one transaction (and on PostgreSQL one statement): the group commit of
+  // gateways' replay checks. The result has one entry per item, true for a first sighting;
+  // of duplicates inside one batch only the first can be true.
+  struct Item {
+    std::string key_id;
+    std::string signature_hex;
+    int64_t expires_at_ms = 0;
+  };
+  StatusOr<std::vector<bool>> RememberMany(const std::vector<Item>& items, int64_t now_ms);
   // Deletes records expired at now_ms; returns how many.
   StatusOr<int64_t> Sweep(int64_t now_ms);
 

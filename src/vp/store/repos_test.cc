@@ -375,6 +375,139 @@ TEST_P(RateLimitRepoTest, SweepDropsOldState) {
   EXPECT_EQ(rl.Hit("s", 1000, 10, kT0, WindowKind::kSliding)->remaining, 8);
 }
 
+// ---- Leases (gateways on PostgreSQL) ----
+
+// Grants are at most a quarter of what is left, so a budget runs down to single slots and
+// ends exactly at the limit.
+TEST_P(RateLimitRepoTest, SlidingLeasesRunDownToExactlyTheLimit) {
+  RateLimitRepo rl(*db_);
+  auto l = rl.Lease("key:a", 60'000, 100, kT0, WindowKind::kSliding, 10, 1000);
+  VP_ASSERT_OK(l);
+  EXPECT_TRUE(l->allowed);
+  EXPECT_EQ(l->granted, 10);
+  EXPECT_EQ(l->remaining, 90);
+  EXPECT_EQ(l->expires_at_ms, kT0 + 1000);
+  EXPECT_GE(l->charged_at_ms + 1000, kT0 + 1000);  // charged where the lease ends
+  int64_t total = l->granted;
+  int64_t singles = 0;
+  for (int i = 0; i < 200; ++i) {
+    l = rl.Lease("key:a", 60'000, 100, kT0 + 1, WindowKind::kSliding, 1000, 1000);
+    VP_ASSERT_OK(l);
+    if (!l->allowed) break;
+    EXPECT_LE(l->granted * 4, std::max<int64_t>(4, 100 - total)) << "more than a quarter of what is left";
+    total += l->granted;
+    if (l->granted == 1) {
+      ++singles;
+      EXPECT_EQ(l->expires_at_ms, kT0 + 1);  // a single slot is this hit
+    }
+  }
+  EXPECT_EQ(total, 100);
+  EXPECT_GE(singles, 3);
+  EXPECT_FALSE(l->allowed);
+  // The slices leave the window one slice (1 s) after their end at the latest.
+  EXPECT_GT(l->retry_after_ms, 60'000 - 1000);
+  EXPECT_LE(l->retry_after_ms, 60'000 + 2000);
+  auto later = rl.Lease("key:a", 60'000, 100, kT0 + 1 + l->retry_after_ms, WindowKind::kSliding, 1, 1000);
+  VP_ASSERT_OK(later);
+  EXPECT_TRUE(later->allowed);
+}
+
+TEST_P(RateLimitRepoTest, ReturnedSlotsCanBeLeasedAgain) {
+  RateLimitRepo rl(*db_);
+  for (WindowKind kind : {WindowKind::kSliding, WindowKind::kFixed}) {
+    const std::string bucket = kind == WindowKind::kSliding ? "s" : "f";
+    auto a = rl.Lease(bucket, 3'600'000, 8, kT0, kind, 2, 1000);
+    VP_ASSERT_OK(a);
+    ASSERT_EQ(a->granted, 2);
+    // Spend the rest one by one.
+    int64_t total = a->granted;
+    while (true) {
+      auto b = rl.Lease(bucket, 3'600'000, 8, kT0 + 10, kind, 1, 1000);
+      VP_ASSERT_OK(b);
+      if (!b->allowed) break;
+      total += b->granted;
+    }
+    EXPECT_EQ(total, 8);
+    // The first lease spent one of its two slots: the other comes back with the next call.
+    auto c = rl.Lease(bucket, 3'600'000, 8, kT0 + 2000, kind, 1, 1000, {{a->charged_at_ms, 1}});
+    VP_ASSERT_OK(c);
+    EXPECT_TRUE(c->allowed);
+    EXPECT_EQ(c->remaining, 0);
+    auto d = rl.Lease(bucket, 3'600'000, 8, kT0 + 2001, kind, 1, 1000);
+    VP_ASSERT_OK(d);
+    EXPECT_FALSE(d->allowed);
+    // Return() alone, and a return larger than what is charged does not go below zero.
+    VP_ASSERT_OK(rl.Return(bucket, 3'600'000, kind, {{c->charged_at_ms, 1}}));
+    auto e = rl.Lease(bucket, 3'600'000, 8, kT0 + 2002, kind, 1, 1000);
+    VP_ASSERT_OK(e);
+    EXPECT_TRUE(e->allowed);
+    VP_ASSERT_OK(rl.Return(bucket, 3'600'000, kind, {{e->charged_at_ms, 1'000'000}}));
+  }
+}
+
+TEST_P(RateLimitRepoTest, FixedLeasesEndWithTheirWindow) {
+  RateLimitRepo rl(*db_);
+  auto l = rl.Lease("global:hour", 1000, 1000, 5900, WindowKind::kFixed, 50, 5000);
+  VP_ASSERT_OK(l);
+  EXPECT_TRUE(l->allowed);
+  EXPECT_EQ(l->granted, 50);
+  EXPECT_EQ(l->charged_at_ms, 5000);
+  EXPECT_EQ(l->expires_at_ms, 5999);  // not into the next window
+  EXPECT_EQ(l->remaining, 950);
+  auto next = rl.Lease("global:hour", 1000, 1000, 6000, WindowKind::kFixed, 50, 5000);
+  VP_ASSERT_OK(next);
+  EXPECT_EQ(next->remaining, 950);  // a new window
+  auto zero = rl.Lease("z", 1000, 0, 6500, WindowKind::kFixed, 1, 10);
+  VP_ASSERT_OK(zero);
+  EXPECT_FALSE(zero->allowed);
+  EXPECT_EQ(zero->retry_after_ms, 500);
+}
+
+TEST_P(RateLimitRepoTest, LeaseArgumentsAreChecked) {
+  RateLimitRepo rl(*db_);
+  EXPECT_EQ(rl.Lease("", 1000, 1, 0, WindowKind::kSliding, 1, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rl.Lease("x", 0, 1, 0, WindowKind::kSliding, 1, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rl.Lease("x", 1000, -1, 0, WindowKind::kFixed, 1, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rl.Lease("x", 1000, 1, 0, WindowKind::kFixed, 0, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rl.Lease("x", 1000, 1, 0, WindowKind::kFixed, 1, -1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rl.Return("", 1000, WindowKind::kFixed, {}).code(), StatusCode::kInvalidArgument);
+}
+
+// Two "gateways" leasing concurrently never get more than the limit between them, and all
+// of it is handed out.
+TEST_P(RateLimitRepoTest, LeasesAreExactAcrossTwoDbInstances) {
+  auto other = OpenSecond();
+  ASSERT_NE(other, nullptr);
+  RateLimitRepo a(*db_), b(*other);
+  constexpr int kThreads = 6;
+  constexpr int64_t kLimit = 500;
+  for (WindowKind kind : {WindowKind::kSliding, WindowKind::kFixed}) {
+    std::atomic<int64_t> granted{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int k = 0; k < 60; ++k) {
+          auto d = (t % 2 ? a : b).Lease("shared", 60'000, kLimit, kT0 + k, kind, 1 + t * 7, 1000);
+          ASSERT_TRUE(d.ok()) << d.status().ToString();
+          if (d->allowed) granted += d->granted;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(granted.load(), kLimit) << (kind == WindowKind::kSliding ? "sliding" : "fixed");
+  }
+}
+
+TEST_P(RateLimitRepoTest, SweepDropsOldSlices) {
+  RateLimitRepo rl(*db_);
+  VP_ASSERT_OK(rl.Lease("old", 1000, 10, kT0 - 10'000, WindowKind::kSliding, 1, 0));
+  VP_ASSERT_OK(rl.Lease("new", 1000, 10, kT0, WindowKind::kSliding, 1, 0));
+  auto n = rl.Sweep(kT0, 1000);
+  VP_ASSERT_OK(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(rl.Lease("new", 1000, 10, kT0, WindowKind::kSliding, 1, 0)->remaining, 8);
+}
+
 VP_STORE_INSTANTIATE(RateLimitRepoTest);
 
 // ---- Replay ----
@@ -423,6 +556,32 @@ TEST_P(ReplayRepoTest, ConcurrentSightingsHaveOneWinner) {
   }
   for (auto& th : threads) th.join();
   for (int s = 0; s < kSignatures; ++s) EXPECT_EQ(fresh[static_cast<size_t>(s)].load(), 1) << s;
+}
+
+TEST_P(ReplayRepoTest, RememberManyDecidesEachItem) {
+  ReplayRepo rp(*db_);
+  EXPECT_TRUE(*rp.Remember("ak_1", "seen", kT0 + 300'000, kT0));
+  EXPECT_TRUE(*rp.Remember("ak_1", "expired", kT0 + 10, kT0));
+  std::vector<ReplayRepo::Item> items = {
+      {"ak_1", "new1", kT0 + 300'000},
+      {"ak_1", "seen", kT0 + 300'000},
+      {"ak_1", "new1", kT0 + 300'000},     // a repeat inside the batch
+      {"ak_1", "expired", kT0 + 300'000},  // seen, but its record expired
+      {"ak_\"q\\,{}", "new2", kT0 + 300'000},  // characters that need quoting in an array literal
+      {"ak_2", "new1", kT0 + 300'000},     // another key
+  };
+  auto r = rp.RememberMany(items, kT0 + 100);
+  VP_ASSERT_OK(r);
+  EXPECT_EQ(*r, (std::vector<bool>{true, false, false, true, true, true}));
+  auto again = rp.RememberMany(items, kT0 + 200);
+  VP_ASSERT_OK(again);
+  EXPECT_EQ(*again, std::vector<bool>(items.size(), false));
+  EXPECT_FALSE(*rp.Remember("ak_\"q\\,{}", "new2", kT0 + 300'000, kT0 + 300));
+  auto empty = rp.RememberMany({}, kT0);
+  VP_ASSERT_OK(empty);
+  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(rp.RememberMany({{"", "s", 1}}, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rp.RememberMany({{"k", "", 1}}, 0).status().code(), StatusCode::kInvalidArgument);
 }
 
 VP_STORE_INSTANTIATE(ReplayRepoTest);
