@@ -869,6 +869,14 @@ url = ")") + url + "\"\n";
   }
   EXPECT_EQ(ok, 7);
   EXPECT_EQ(refused, 5);
+
+  // The replay check is shared too: a request served by one gateway is refused by the other.
+  Key k2 = a.CreateKey("operator", url);
+  const std::string once = SignedRequest(k2, "GET", "/v1/ping", "q=once", "", NowS());
+  EXPECT_EQ(RawExchange(a.port(), once).status, 200);
+  HttpResponse again = RawExchange(b.port(), once);
+  EXPECT_EQ(again.status, 401);
+  EXPECT_NE(again.body.find("replayed"), std::string::npos) << again.body;
 }
 
 TEST(GatewayLimits, RateLimitIsExactAtTheBoundary) {

@@ -28,7 +28,9 @@
 #include "vp/http/api_key_service.h"
 #include "vp/http/envelope.h"
 #include "vp/http/metrics.h"
+#include "vp/http/leased_limiter.h"
 #include "vp/http/rate_limiter.h"
+#include "vp/http/replay_batcher.h"
 #include "vp/http/replay_guard.h"
 #include "vp/http/router.h"
 #include "vp/http/server.h"
@@ -186,8 +188,10 @@ struct Gateway::Impl {
   std::shared_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
   std::unique_ptr<wallet::WalletService> wallets;  // with custody
   std::unique_ptr<wallet::TransactionService> transactions;
-  MemoryRateLimiter limiter;
-  ReplayGuard replay_guard;
+  MemoryRateLimiter limiter;       // one gateway (SQLite)
+  LeasedRateLimiter leased;         // several gateways (PostgreSQL)
+  ReplayGuard replay_guard;         // both: a local replay is refused without the store
+  std::unique_ptr<ReplayBatcher> replay_batcher;  // PostgreSQL
   Router router;
   std::vector<RouteSpec> routes;
   std::unique_ptr<Metrics> metrics;
@@ -245,6 +249,32 @@ struct Gateway::Impl {
         };
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(initiation, asio::use_awaitable);
     co_return std::move(*result);
+  }
+
+  asio::awaitable<StatusOr<bool>> RememberShared(store::ReplayRepo::Item& item) {
+    auto ex = co_await asio::this_coro::executor;
+    std::optional<StatusOr<bool>> result;
+    auto initiation = [this, &item, &result, ex](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto t0 = std::chrono::steady_clock::now();
+          replay_batcher->Submit(std::move(item), [this, h, &result, ex, t0](StatusOr<bool> fresh) {
+            metrics->Observe("vp_store_latency_seconds", "op", "replay_batch", SecondsSince(t0));
+            result.emplace(std::move(fresh));
+            asio::post(ex, [h] { std::move(*h)(); });
+          });
+        };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(initiation, asio::use_awaitable);
+    co_return std::move(*result);
+  }
+
+  // Unused slots of leases that ended go back to the store (PostgreSQL).
+  Status ReturnLeases(bool everything) {
+    Status first;
+    for (const LeasedRateLimiter::Returns& r : leased.TakeReturns(NowMs(), everything)) {
+      Status s = rate_repo->Return(r.bucket, r.window_ms, r.kind, r.returns);
+      if (first.ok() && !s.ok()) first = s;
+    }
+    return first;
   }
 
   void AuditAsync(audit::AuditRecord rec) {
@@ -350,14 +380,20 @@ struct Gateway::Impl {
     for (const LimitSpec& l : limits) {
       RateDecision d;
       if (distributed) {
-        auto r = co_await OnStore("rate_limit_hit", [&] {
-          return rate_repo->Hit(l.bucket, l.window_ms, l.limit, now,
-                                l.kind == RateKind::kSliding ? store::WindowKind::kSliding : store::WindowKind::kFixed);
-        });
-        if (!r.ok()) co_return ErrorResponse(UnavailableError("rate limiter unavailable"), req.request_id);
-        d.allowed = r->allowed;
-        d.remaining = r->remaining;
-        d.retry_after_ms = r->retry_after_ms;
+        std::optional<RateDecision> local = leased.TryLocal(l.bucket, now);
+        if (local) {
+          d = *local;
+        } else {
+          const store::WindowKind kind =
+              l.kind == RateKind::kSliding ? store::WindowKind::kSliding : store::WindowKind::kFixed;
+          const LeasedRateLimiter::LeaseRequest ask = leased.Prepare(l.bucket, l.window_ms, kind, now);
+          auto r = co_await OnStore("rate_limit_lease", [&] {
+            return rate_repo->Lease(l.bucket, l.window_ms, l.limit, now, kind, ask.want, leased.hold_ms(),
+                                    ask.returns);
+          });
+          if (!r.ok()) co_return ErrorResponse(UnavailableError("rate limiter unavailable"), req.request_id);
+          d = leased.Apply(l.bucket, *r, now);
+        }
       } else {
         d = limiter.Hit(l.bucket, l.window_ms, l.limit, now, l.kind);
       }
@@ -424,19 +460,18 @@ struct Gateway::Impl {
       *reason = "bad_signature";
       co_return sig;
     }
-    bool fresh = true;
-    if (distributed) {
-      auto r = co_await OnStore("replay_remember", [&] {
-        return replay_repo->Remember(auth->key_id, HexEncode(auth->signature),
-                                     (auth->timestamp + cfg.max_skew_s + 1) * 1000, now_ms);
-      });
+    // Seen here before: a replay, no store needed. With several gateways the store decides
+    // the rest, in batches shared by every request in flight.
+    bool fresh = replay_guard.Remember(auth->timestamp, auth->signature, now_ms / 1000);
+    if (fresh && distributed) {
+      store::ReplayRepo::Item item{auth->key_id, HexEncode(auth->signature),
+                                   (auth->timestamp + cfg.max_skew_s + 1) * 1000};
+      StatusOr<bool> r = co_await RememberShared(item);
       if (!r.ok()) {
         *reason = "store";
         co_return UnavailableError("replay store unavailable");
       }
       fresh = *r;
-    } else {
-      fresh = replay_guard.Remember(auth->timestamp, auth->signature, now_ms / 1000);
     }
     if (!fresh) {
       *reason = "replay";
@@ -1049,6 +1084,9 @@ struct Gateway::Impl {
         store::RateLimitSnapshot snap = LimiterSnapshot();
         Status s = co_await OnStore("rate_limit_persist", [&] { return rate_repo->SaveSnapshot(snap); });
         if (!s.ok()) log->warn(LogFields("rate-limit state not persisted", {{"error", s.ToString()}}));
+      } else {
+        Status s = co_await OnStore("rate_limit_return", [&] { return ReturnLeases(false); });
+        if (!s.ok()) log->warn(LogFields("unused rate-limit slots not returned", {{"error", s.ToString()}}));
       }
       since_maintenance += interval;
       if (since_maintenance >= kMaintenanceMs) {
@@ -1104,7 +1142,9 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   g.idempotency = std::make_unique<store::IdempotencyRepo>(*g.db);
   g.rate_repo = std::make_unique<store::RateLimitRepo>(*g.db);
   g.replay_repo = std::make_unique<store::ReplayRepo>(*g.db);
-  if (!g.distributed) {
+  if (g.distributed) {
+    g.replay_batcher = std::make_unique<ReplayBatcher>(*g.replay_repo, [] { return NowMs(); });
+  } else {
     Status s = g.RestoreLimiter();
     if (!s.ok()) g.log->warn(LogFields("rate-limit state not restored", {{"error", s.ToString()}}));
   }
@@ -1187,6 +1227,9 @@ Status Gateway::Run(bool install_signals) {
   Status first = g.audit->Stop();
   if (!g.distributed) {
     Status s = g.rate_repo->SaveSnapshot(g.LimiterSnapshot());
+    if (first.ok() && !s.ok()) first = s;
+  } else {
+    Status s = g.ReturnLeases(true);
     if (first.ok() && !s.ok()) first = s;
   }
   Status touched = g.keys->FlushLastUsed();
