@@ -197,6 +197,25 @@ StatusOr<JobState> JobQueue::Fail(int64_t id, std::string_view lease_token, std:
   return next;
 }
 
+Status JobQueue::FailPermanently(int64_t id, std::string_view lease_token, std::string_view error, int64_t now_ms) {
+  return db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Rows r, c.Query("UPDATE jobs SET state = 'dead', lease_token = NULL, last_error = $3,"
+                                     " updated_at = $4 WHERE id = $1 AND state = 'leased' AND lease_token = $2",
+                                     {Value(id), Value(lease_token), Value(error), Value(now_ms)}));
+    return r.affected == 1 ? OkStatus() : Refusal(c, id);
+  });
+}
+
+Status JobQueue::Release(int64_t id, std::string_view lease_token, int64_t now_ms) {
+  return db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Rows r, c.Query("UPDATE jobs SET state = 'queued', lease_token = NULL, visible_at = $3,"
+                                     " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                                     " updated_at = $3 WHERE id = $1 AND state = 'leased' AND lease_token = $2",
+                                     {Value(id), Value(lease_token), Value(now_ms)}));
+    return r.affected == 1 ? OkStatus() : Refusal(c, id);
+  });
+}
+
 Status JobQueue::Cancel(int64_t id, int64_t now_ms) {
   return db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
     ASSIGN_OR_RETURN(Rows r, c.Query("UPDATE jobs SET state = 'cancelled', lease_token = NULL,"
@@ -230,6 +249,38 @@ StatusOr<int64_t> JobQueue::Depth(std::string_view queue) {
     return OkStatus();
   }); !tx.ok()) return tx;
   return n;
+}
+
+StatusOr<std::vector<QueueCounts>> JobQueue::Counts(int64_t now_ms) {
+  Rows r;
+  if (Status tx = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    // The MIN is over due rows only; for dead rows it is ignored.
+    ASSIGN_OR_RETURN(r, c.Query("SELECT queue, state, COUNT(*), MIN(CASE WHEN visible_at <= $1 THEN visible_at END)"
+                                " FROM jobs WHERE state IN ('queued', 'leased', 'dead')"
+                                " GROUP BY queue, state ORDER BY queue, state",
+                                {Value(now_ms)}));
+    return OkStatus();
+  }); !tx.ok()) return tx;
+  std::vector<QueueCounts> out;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (out.empty() || out.back().queue != r.Text(i, 0)) {
+      out.emplace_back();
+      out.back().queue = r.Text(i, 0);
+    }
+    QueueCounts& q = out.back();
+    const std::string& state = r.Text(i, 1);
+    const int64_t n = r.Int(i, 2);
+    if (state == "dead") {
+      q.dead = n;
+      continue;
+    }
+    (state == "leased" ? q.leased : q.queued) = n;
+    if (!r.IsNull(i, 3)) {
+      const int64_t age = now_ms - r.Int(i, 3);
+      if (age > q.oldest_due_age_ms) q.oldest_due_age_ms = age;
+    }
+  }
+  return out;
 }
 
 }  // namespace vp::store

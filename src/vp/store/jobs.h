@@ -10,6 +10,8 @@
 //                        |----lease expires--> leasable again (the expired attempt counts;
 //                        |                     once attempts == max_attempts it goes to dead
 //                        |                     instead, when a Lease call reaches it in due order)
+//                        |----FailPermanently--> dead (whatever the attempts)
+//                        |----Release----> queued, due now, this attempt not counted
 //   queued/leased --Cancel--> cancelled
 // attempts counts leases. Backoff before attempt n+1 = min(backoff_base_ms * 2^(n-1),
 // backoff_max_ms). Jobs are taken in order of due time, then id (FIFO for equal times).
@@ -26,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vp/base/status.h"
 #include "vp/store/db.h"
@@ -62,6 +65,18 @@ struct Job {
   int64_t updated_at_ms = 0;
 };
 
+// Counts() row: one queue's unfinished and dead jobs (succeeded and cancelled are not
+// counted; they only grow).
+struct QueueCounts {
+  std::string queue;
+  int64_t queued = 0;   // waiting: due, delayed or backing off before a retry
+  int64_t leased = 0;   // held by a worker (including leases that expired and not yet retaken)
+  int64_t dead = 0;     // dead letters
+  // now - the due time of the oldest job that is due and not running (queued and due, or
+  // leased with an expired lease): how far the queue lags behind; 0 when nothing is due.
+  int64_t oldest_due_age_ms = 0;
+};
+
 class JobQueue {
  public:
   explicit JobQueue(Db& db) : db_(db) {}
@@ -84,6 +99,13 @@ class JobQueue {
   // Records a failed attempt: back to queued after the backoff, or dead after the last
   // attempt. Returns the job's new state (kQueued or kDead). Errors as Heartbeat.
   StatusOr<JobState> Fail(int64_t id, std::string_view lease_token, std::string_view error, int64_t now_ms);
+  // A failure not worth retrying (malformed payload, refused by policy): the job goes to
+  // dead at once, whatever attempts remain. Errors as Heartbeat.
+  Status FailPermanently(int64_t id, std::string_view lease_token, std::string_view error, int64_t now_ms);
+  // Gives the job back unfinished (a worker shutting down): queued again, due at now_ms, and
+  // the attempt is not counted (attempts goes back down by one). last_error is kept. Errors
+  // as Heartbeat.
+  Status Release(int64_t id, std::string_view lease_token, int64_t now_ms);
   // Cancels a queued or leased job (a worker holding it learns at its next call).
   // Cancelling a cancelled job is OK; kFailedPrecondition for succeeded or dead jobs;
   // kNotFound for an unknown id.
@@ -92,6 +114,10 @@ class JobQueue {
   StatusOr<Job> Get(int64_t id);
   // Jobs of the queue that are queued or leased.
   StatusOr<int64_t> Depth(std::string_view queue);
+  // Every queue that has queued, leased or dead jobs, ordered by name, from one query (for
+  // the vp_jobs{queue,state} gauge and queue lag). now_ms is the reference for
+  // oldest_due_age_ms.
+  StatusOr<std::vector<QueueCounts>> Counts(int64_t now_ms);
 
  private:
   Db& db_;

@@ -204,6 +204,101 @@ TEST_P(JobQueueTest, Cancel) {
   EXPECT_EQ(*q.Depth("q"), 0);
 }
 
+TEST_P(JobQueueTest, FailPermanentlyDeadLettersAtOnce) {
+  JobQueue q(*db_);
+  auto id = q.Enqueue("q", "p", Opts(/*max_attempts=*/5), kT0);
+  VP_ASSERT_OK(id);
+  auto j = MustLease(q, "q", kT0);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(q.FailPermanently(*id, "not-the-token", "x", kT0 + 1).code(), StatusCode::kFailedPrecondition);
+  VP_ASSERT_OK(q.FailPermanently(*id, j->lease_token, "malformed payload", kT0 + 1));
+  auto dead = q.Get(*id);
+  VP_ASSERT_OK(dead);
+  EXPECT_EQ(dead->state, JobState::kDead);
+  EXPECT_EQ(dead->attempts, 1);
+  EXPECT_EQ(dead->last_error, "malformed payload");
+  EXPECT_TRUE(dead->lease_token.empty());
+  EXPECT_EQ(q.FailPermanently(*id, j->lease_token, "again", kT0 + 2).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(q.FailPermanently(999'999, "t", "e", kT0).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(MustLease(q, "q", kT0 + 10'000'000).has_value());
+}
+
+TEST_P(JobQueueTest, ReleaseRequeuesAtOnceWithoutCountingTheAttempt) {
+  JobQueue q(*db_);
+  auto id = q.Enqueue("q", "p", Opts(/*max_attempts=*/1), kT0);
+  VP_ASSERT_OK(id);
+  auto j = MustLease(q, "q", kT0);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->attempts, 1);
+  VP_ASSERT_OK(q.Release(*id, j->lease_token, kT0 + 50));
+  auto back = q.Get(*id);
+  VP_ASSERT_OK(back);
+  EXPECT_EQ(back->state, JobState::kQueued);
+  EXPECT_EQ(back->attempts, 0);
+  EXPECT_EQ(back->visible_at_ms, kT0 + 50);
+  EXPECT_TRUE(back->lease_token.empty());
+  // The old token is dead; the job is leasable at once and its single attempt is still there.
+  EXPECT_EQ(q.Release(*id, j->lease_token, kT0 + 51).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(q.Complete(*id, j->lease_token, "r", kT0 + 51).code(), StatusCode::kFailedPrecondition);
+  auto again = MustLease(q, "q", kT0 + 50);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempts, 1);
+  VP_ASSERT_OK(q.Complete(*id, again->lease_token, "r", kT0 + 60));
+  EXPECT_EQ(q.Release(999'999, "t", kT0).code(), StatusCode::kNotFound);
+}
+
+TEST_P(JobQueueTest, CountsPerQueueAndStateWithLag) {
+  JobQueue q(*db_);
+  auto none = q.Counts(kT0);
+  VP_ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  // queue a: two queued (one due since kT0, one delayed), one leased, one dead, one
+  // succeeded and one cancelled (neither counted).
+  JobOptions delayed = Opts();
+  delayed.delay_ms = 60'000;
+  auto a1 = q.Enqueue("a", "1", Opts(), kT0);           // leased below
+  auto a2 = q.Enqueue("a", "2", Opts(), kT0 + 1);       // dead below
+  auto a3 = q.Enqueue("a", "3", Opts(), kT0 + 2);       // succeeded below
+  auto a4 = q.Enqueue("a", "4", Opts(), kT0 + 3);       // cancelled
+  auto a5 = q.Enqueue("a", "5", Opts(), kT0 + 4);       // queued and due
+  auto a6 = q.Enqueue("a", "6", delayed, kT0 + 5);      // queued, not due
+  auto b1 = q.Enqueue("b", "1", Opts(), kT0 + 1000);   // leased, lease expired at kT0 + 1500
+  auto b2 = q.Enqueue("b", "2", delayed, kT0 + 1000);  // queued, not due
+  for (const auto* id : {&a1, &a2, &a3, &a4, &a5, &a6, &b1, &b2}) VP_ASSERT_OK(*id);
+  VP_ASSERT_OK(q.Cancel(*a4, kT0 + 10));
+  auto l1 = MustLease(q, "a", kT0 + 10, 100'000);
+  auto l2 = MustLease(q, "a", kT0 + 10);
+  auto l3 = MustLease(q, "a", kT0 + 10);
+  ASSERT_TRUE(l1 && l2 && l3);
+  ASSERT_EQ(l1->id, *a1);
+  VP_ASSERT_OK(q.FailPermanently(*a2, l2->lease_token, "bad", kT0 + 11));
+  VP_ASSERT_OK(q.Complete(*a3, l3->lease_token, "ok", kT0 + 11));
+  auto lb = MustLease(q, "b", kT0 + 1000, 500);
+  ASSERT_TRUE(lb.has_value());
+  EXPECT_EQ(lb->id, *b1);
+
+  auto counts = q.Counts(kT0 + 2000);
+  VP_ASSERT_OK(counts);
+  ASSERT_EQ(counts->size(), 2u);
+  const QueueCounts& a = (*counts)[0];
+  const QueueCounts& b = (*counts)[1];
+  EXPECT_EQ(a.queue, "a");
+  EXPECT_EQ(a.queued, 2);
+  EXPECT_EQ(a.leased, 1);
+  EXPECT_EQ(a.dead, 1);
+  EXPECT_EQ(a.oldest_due_age_ms, 2000 - 4);  // a5, due at kT0 + 4; the leased a1 is not due
+  EXPECT_EQ(b.queue, "b");
+  EXPECT_EQ(b.queued, 1);
+  EXPECT_EQ(b.leased, 1);
+  EXPECT_EQ(b.dead, 0);
+  EXPECT_EQ(b.oldest_due_age_ms, 500);  // b1's lease expired: due again, waiting for a worker
+
+  // Nothing due: no lag.
+  auto early = q.Counts(kT0 + 1);
+  VP_ASSERT_OK(early);
+  EXPECT_EQ((*early)[0].oldest_due_age_ms, 0);
+}
+
 TEST_P(JobQueueTest, UnknownJobsAndBadArguments) {
   JobQueue q(*db_);
   EXPECT_EQ(q.Get(42).status().code(), StatusCode::kNotFound);

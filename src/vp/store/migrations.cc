@@ -237,7 +237,11 @@ CREATE TABLE rate_slices (
 );
 CREATE INDEX rate_slices_slot ON rate_slices (slot);
 )sql"},
-    // Append new migrations here (next version: 11).
+    // The jobs gauge (JobQueue::Counts) counts dead letters per queue on every scrape.
+    Migration{11, "jobs_dead_index", R"sql(
+CREATE INDEX jobs_dead ON jobs (queue) WHERE state = 'dead';
+)sql"},
+    // Append new migrations here (next version: 12).
 };
 
 }  // namespace
