@@ -53,6 +53,8 @@ const std::vector<Key>& Keys() {
       S("store", "url", &GatewayConfig::db_url),
       I("store", "threads", &GatewayConfig::store_threads),
       I("store", "pool_size", &GatewayConfig::pool_size),
+      I("worker", "threads", &GatewayConfig::worker_threads),
+      I("worker", "visibility_ms", &GatewayConfig::worker_visibility_ms),
       B("audit", "reads", &GatewayConfig::audit_reads),
       I("audit", "digest_every", &GatewayConfig::audit_digest_every),
       I("audit", "digest_interval_ms", &GatewayConfig::audit_digest_interval_ms),
@@ -279,6 +281,8 @@ Status Validate(const GatewayConfig& cfg) {
   RETURN_IF_ERROR(positive(cfg.per_key_window_ms, "rate_limits.per_key_window_ms"));
   RETURN_IF_ERROR(positive(cfg.per_ip_window_ms, "rate_limits.per_ip_window_ms"));
   RETURN_IF_ERROR(positive(cfg.store_threads, "store.threads"));
+  if (cfg.worker_threads < 0 || cfg.worker_threads > 64) return InvalidArgumentError("worker.threads: 0..64");
+  RETURN_IF_ERROR(positive(cfg.worker_visibility_ms, "worker.visibility_ms"));
   RETURN_IF_ERROR(positive(cfg.pool_size, "store.pool_size"));
   RETURN_IF_ERROR(positive(cfg.audit_digest_every, "audit.digest_every"));
   RETURN_IF_ERROR(positive(cfg.audit_digest_interval_ms, "audit.digest_interval_ms"));

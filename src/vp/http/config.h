@@ -57,6 +57,9 @@ struct GatewayConfig {
   std::string db_url;  // "" -> <data_dir>/vaultproof.db
   int64_t store_threads = 4;
   int64_t pool_size = 8;
+  // [worker]: job-queue workers inside the gateway (docs/jobs.md)
+  int64_t worker_threads = 2;            // 0: this gateway runs no jobs
+  int64_t worker_visibility_ms = 30000;  // a job's lease; a silent worker loses it after this
   // [audit]
   bool audit_reads = true;               // also audit authenticated reads (asynchronously)
   int64_t audit_digest_every = 1000;     // records per signed digest

@@ -43,6 +43,7 @@
 #include "vp/store/idempotency.h"
 #include "vp/store/rate_limits.h"
 #include "vp/store/replay.h"
+#include "vp/store/worker.h"
 
 namespace vp::http {
 
@@ -197,6 +198,12 @@ struct Gateway::Impl {
   std::unique_ptr<Metrics> metrics;
   std::atomic<uint64_t> audit_failures{0};
   std::unique_ptr<asio::thread_pool> store_pool;
+  // Job workers: after the services their handlers use, so they stop first.
+  class JobObserver;
+  std::unique_ptr<JobObserver> job_observer;
+  std::unique_ptr<store::WorkerPool> workers;
+  std::mutex job_counts_mu;
+  std::vector<store::QueueCounts> job_counts;  // refreshed by Background for the gauges
   // Last: destroyed first, so no coroutine outlives the members it uses.
   std::unique_ptr<HttpServer> server;
 
@@ -1036,6 +1043,36 @@ struct Gateway::Impl {
         &Impl::AuditEvents);
   }
 
+  // ---- job workers ----
+
+  // Registers the handlers of every job queue this gateway serves; returns how many.
+  size_t RegisterJobHandlers(store::WorkerPool& pool) {
+    (void)pool;
+    return 0;
+  }
+
+  Status StartWorkers();
+
+  Metrics::GaugeSeries JobGauges() {
+    std::lock_guard<std::mutex> lock(job_counts_mu);
+    Metrics::GaugeSeries out;
+    for (const store::QueueCounts& q : job_counts) {
+      out.emplace_back(Labels({{"queue", q.queue}, {"state", "queued"}}), static_cast<double>(q.queued));
+      out.emplace_back(Labels({{"queue", q.queue}, {"state", "leased"}}), static_cast<double>(q.leased));
+      out.emplace_back(Labels({{"queue", q.queue}, {"state", "dead"}}), static_cast<double>(q.dead));
+    }
+    return out;
+  }
+
+  Metrics::GaugeSeries JobLag() {
+    std::lock_guard<std::mutex> lock(job_counts_mu);
+    Metrics::GaugeSeries out;
+    for (const store::QueueCounts& q : job_counts) {
+      out.emplace_back(Labels({{"queue", q.queue}}), static_cast<double>(q.oldest_due_age_ms) / 1000.0);
+    }
+    return out;
+  }
+
   // ---- background work ----
 
   store::RateLimitSnapshot LimiterSnapshot() {
@@ -1088,6 +1125,14 @@ struct Gateway::Impl {
         Status s = co_await OnStore("rate_limit_return", [&] { return ReturnLeases(false); });
         if (!s.ok()) log->warn(LogFields("unused rate-limit slots not returned", {{"error", s.ToString()}}));
       }
+      {
+        int64_t now = NowMs();
+        auto counts = co_await OnStore("job_counts", [&] { return store::JobQueue(*db).Counts(now); });
+        if (counts.ok()) {
+          std::lock_guard<std::mutex> lock(job_counts_mu);
+          job_counts = std::move(*counts);
+        }
+      }
       since_maintenance += interval;
       if (since_maintenance >= kMaintenanceMs) {
         since_maintenance = 0;
@@ -1107,6 +1152,51 @@ struct Gateway::Impl {
     }
   }
 };
+
+// Job outcomes as metrics and log lines (docs/jobs.md).
+class Gateway::Impl::JobObserver final : public store::WorkerObserver {
+ public:
+  explicit JobObserver(Impl& g) : g_(g) {}
+  void JobFinished(std::string_view queue, std::string_view outcome, double seconds) override {
+    const std::string labels = Labels({{"queue", queue}, {"outcome", outcome}});
+    g_.metrics->Count("vp_jobs_finished_total", labels);
+    g_.metrics->Observe("vp_job_duration_seconds", labels, seconds);
+  }
+  void JobLog(const store::Job& job, std::string_view outcome, std::string_view message) override {
+    json fields = {{"queue", job.queue}, {"jobId", job.id}, {"attempt", job.attempts}, {"outcome", outcome}};
+    if (!message.empty()) fields["message"] = std::string(message);
+    if (outcome == "succeeded") {
+      g_.log->debug(LogFields("job finished", fields));
+    } else {
+      g_.log->warn(LogFields("job finished", fields));
+    }
+  }
+  void StoreError(std::string_view op, const Status& status) override {
+    g_.metrics->Count("vp_job_store_errors_total", "op", op);
+    g_.log->warn(LogFields("job store call failed", {{"op", op}, {"error", status.ToString()}}));
+  }
+
+ private:
+  Impl& g_;
+};
+
+Status Gateway::Impl::StartWorkers() {
+  metrics->AddGaugeFamily("vp_jobs", "Jobs not finished (queued, leased) and dead letters, by queue.",
+                          [this] { return JobGauges(); });
+  metrics->AddGaugeFamily("vp_job_lag_seconds", "Age of the oldest due job that no worker runs, by queue.",
+                          [this] { return JobLag(); });
+  if (cfg.worker_threads == 0) return OkStatus();
+  job_observer = std::make_unique<JobObserver>(*this);
+  store::WorkerOptions wo;
+  wo.threads = static_cast<size_t>(cfg.worker_threads);
+  wo.visibility_ms = cfg.worker_visibility_ms;
+  wo.observer = job_observer.get();
+  auto pool = std::make_unique<store::WorkerPool>(*db, wo);
+  if (RegisterJobHandlers(*pool) == 0) return OkStatus();  // nothing to run here
+  RETURN_IF_ERROR(pool->Start());
+  workers = std::move(pool);
+  return OkStatus();
+}
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() = default;
@@ -1153,6 +1243,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   for (size_t i = 0; i < g.router.size(); ++i) labels.push_back(g.router.Label(i));
   g.metrics = std::make_unique<Metrics>(std::move(labels));
   g.store_pool = std::make_unique<asio::thread_pool>(static_cast<size_t>(config.store_threads));
+  RETURN_IF_ERROR(g.StartWorkers());
 
   ServerOptions so;
   ASSIGN_OR_RETURN(auto listen, ParseListen(config.listen));
@@ -1224,6 +1315,8 @@ Status Gateway::Run(bool install_signals) {
   signals.reset();
 
   // Everything acknowledged is committed already; Stop() commits what async appends queued.
+  // Running jobs finish (or are released at the deadline) before the store goes away.
+  if (g.workers) g.workers->Stop();
   Status first = g.audit->Stop();
   if (!g.distributed) {
     Status s = g.rate_repo->SaveSnapshot(g.LimiterSnapshot());

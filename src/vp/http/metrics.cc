@@ -97,6 +97,38 @@ void Metrics::Observe(std::string_view name, std::string_view label, std::string
   h->Observe(seconds);
 }
 
+std::string Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  std::string out;
+  for (const auto& [k, v] : pairs) {
+    if (!out.empty()) out += ',';
+    out += std::string(k) + "=\"" + PrometheusEscape(v) + "\"";
+  }
+  return out;
+}
+
+// Multi-label series sit in the same maps under an empty label name, the value being the
+// rendered label set.
+void Metrics::Count(std::string_view name, const std::string& labels, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counters_[{std::string(name), std::string()}][labels] += n;
+}
+
+void Metrics::Observe(std::string_view name, const std::string& labels, double seconds) {
+  Histogram* h = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = histograms_[{std::string(name), std::string()}][labels];
+    if (!slot) slot = std::make_unique<Histogram>();
+    h = slot.get();
+  }
+  h->Observe(seconds);
+}
+
+void Metrics::AddGaugeFamily(std::string name, std::string help, std::function<GaugeSeries()> read) {
+  std::lock_guard<std::mutex> lock(mu_);
+  families_.emplace_back(std::move(name), std::move(help), std::move(read));
+}
+
 void Metrics::AddGauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard<std::mutex> lock(mu_);
   gauges_.emplace_back(std::move(name), std::move(help), std::move(read));
@@ -131,7 +163,8 @@ std::string Metrics::Render() const {
       last = key.first;
     }
     for (const auto& [v, n] : values) {
-      out += key.first + "{" + key.second + "=\"" + PrometheusEscape(v) + "\"} " + std::to_string(n) + "\n";
+      const std::string labels = key.second.empty() ? v : key.second + "=\"" + PrometheusEscape(v) + "\"";
+      out += key.first + "{" + labels + "} " + std::to_string(n) + "\n";
     }
   }
   last.clear();
@@ -141,12 +174,16 @@ std::string Metrics::Render() const {
       last = key.first;
     }
     for (const auto& [v, h] : values) {
-      h->Render(out, key.first, key.second + "=\"" + PrometheusEscape(v) + "\"");
+      h->Render(out, key.first, key.second.empty() ? v : key.second + "=\"" + PrometheusEscape(v) + "\"");
     }
   }
   for (const auto& [name, help, read] : gauges_) {
     out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";
     out += name + " " + FormatDouble(read()) + "\n";
+  }
+  for (const auto& [name, help, read] : families_) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";
+    for (const auto& [labels, value] : read()) out += name + "{" + labels + "} " + FormatDouble(value) + "\n";
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,9 @@ class Histogram {
   std::atomic<uint64_t> sum_ns_{0};
 };
 
+// `queue="q",outcome="ok"`: label pairs rendered for the multi-label calls below.
+std::string Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
+
 class Metrics {
  public:
   // One slot per route label, plus one for requests no route matched ("unmatched").
@@ -54,6 +58,13 @@ class Metrics {
   // A gauge read when rendering.
   void AddGauge(std::string name, std::string help, std::function<double()> read);
 
+  // Several labels: `labels` comes from Labels() (rendered and escaped once).
+  void Count(std::string_view name, const std::string& labels, uint64_t n = 1);
+  void Observe(std::string_view name, const std::string& labels, double seconds);
+  // A labeled gauge family read when rendering: (Labels(...), value) pairs.
+  using GaugeSeries = std::vector<std::pair<std::string, double>>;
+  void AddGaugeFamily(std::string name, std::string help, std::function<GaugeSeries()> read);
+
   uint64_t RequestCount(size_t route, unsigned status) const;
   std::string Render() const;
 
@@ -68,6 +79,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, std::map<std::string, uint64_t>> counters_;  // (name,label)->value->n
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::unique_ptr<Histogram>>> histograms_;
   std::vector<std::tuple<std::string, std::string, std::function<double()>>> gauges_;
+  std::vector<std::tuple<std::string, std::string, std::function<GaugeSeries()>>> families_;
 };
 
 // Escapes a label value for the text format (\\, \", \n).

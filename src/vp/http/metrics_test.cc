@@ -27,6 +27,21 @@ TEST(Metrics, RendersCountersHistogramsAndGauges) {
   EXPECT_NE(t.find("vp_connections 3\n"), std::string::npos);
 }
 
+TEST(Metrics, MultiLabelSeriesAndGaugeFamilies) {
+  Metrics m({});
+  m.Count("vp_jobs_finished_total", Labels({{"queue", "tx.broadcast"}, {"outcome", "succeeded"}}));
+  m.Count("vp_jobs_finished_total", Labels({{"queue", "tx.broadcast"}, {"outcome", "succeeded"}}), 2);
+  m.Observe("vp_job_duration_seconds", Labels({{"queue", "q\"x"}, {"outcome", "retry"}}), 0.02);
+  m.AddGaugeFamily("vp_jobs", "Jobs by queue and state.", [] {
+    return Metrics::GaugeSeries{{Labels({{"queue", "a"}, {"state", "queued"}}), 4}, {Labels({{"queue", "a"}, {"state", "dead"}}), 1}};
+  });
+  std::string t = m.Render();
+  EXPECT_NE(t.find("vp_jobs_finished_total{queue=\"tx.broadcast\",outcome=\"succeeded\"} 3\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("vp_job_duration_seconds_count{queue=\"q\\\"x\",outcome=\"retry\"} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("# TYPE vp_jobs gauge\nvp_jobs{queue=\"a\",state=\"queued\"} 4\nvp_jobs{queue=\"a\",state=\"dead\"} 1\n"),
+            std::string::npos) << t;
+}
+
 TEST(Metrics, EscapesLabelValues) {
   EXPECT_EQ(PrometheusEscape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
