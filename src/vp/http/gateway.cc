@@ -57,6 +57,8 @@ constexpr int64_t kHourMs = 3600LL * 1000;
 constexpr int64_t kDayMs = 24 * kHourMs;
 constexpr int64_t kMaintenanceMs = 60000;
 
+std::string_view LastSegment(std::string_view path) { return path.substr(path.rfind('/') + 1); }
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -770,9 +772,8 @@ struct Gateway::Impl {
     return RunWalletWork(req, "wallet_tx_list", work(), 200);
   }
   asio::awaitable<Response> DecideTransaction(Request& req, const Principal& p) {
-    const bool approve = req.Param("decision") == "approve";
+    const bool approve = LastSegment(req.path) == "approve";  // routes: .../approve, .../reject
     auto work = [&]() -> StatusOr<Work> {
-      if (!approve && req.Param("decision") != "reject") return NotFoundError("no such action (approve, reject)");
       return Work([this, id = std::string(req.Param("id")), who = p.key_id, approve, now = NowMs()] {
         return approve ? transactions->Approve(id, who, now) : transactions->Reject(id, who, now);
       });
@@ -905,7 +906,7 @@ struct Gateway::Impl {
   asio::awaitable<Response> SignWithWallet(Request& req, const Principal&) {
     Response early;
     if (!WalletsReady(req, early)) co_return early;
-    auto work = SignWork(std::string(req.Param("id")), std::string(req.Param("what")), req.body);
+    auto work = SignWork(std::string(req.Param("id")), std::string(LastSegment(req.path)), req.body);
     if (!work.ok()) co_return ErrorResponse(work.status(), req.request_id);
     std::function<StatusOr<json>()> fn = std::move(*work);
     auto out = co_await OnStore("wallet_sign", fn);
@@ -1027,8 +1028,11 @@ struct Gateway::Impl {
     Add("GET", "/v1/wallets/{id}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetWallet);
     Add("POST", "/v1/wallets/{id}/addresses", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
         &Impl::NextWalletAddress);
-    Add("POST", "/v1/wallets/{id}/sign/{what}", Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable,
-        true, &Impl::SignWithWallet);
+    for (const char* what : {"/v1/wallets/{id}/sign/transaction", "/v1/wallets/{id}/sign/message",
+                             "/v1/wallets/{id}/sign/typed-data"}) {
+      Add("POST", what, Access::kAuthenticated, {"admin", "operator"}, AuditMode::kDurable, true,
+          &Impl::SignWithWallet);
+    }
     Add("PUT", "/v1/wallets/{id}/policy", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false,
         &Impl::PutPolicy);
     Add("GET", "/v1/wallets/{id}/policy", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetPolicy);
@@ -1036,8 +1040,10 @@ struct Gateway::Impl {
         true, &Impl::CreateTransaction);
     Add("GET", "/v1/transactions", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::ListTransactions);
     Add("GET", "/v1/transactions/{id}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetTransaction);
-    Add("POST", "/v1/transactions/{id}/{decision}", Access::kAuthenticated, {"approver", "admin"}, AuditMode::kDurable, true,
-        &Impl::DecideTransaction);
+    for (const char* decision : {"/v1/transactions/{id}/approve", "/v1/transactions/{id}/reject"}) {
+      Add("POST", decision, Access::kAuthenticated, {"approver", "admin"}, AuditMode::kDurable, true,
+          &Impl::DecideTransaction);
+    }
     Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
@@ -1196,6 +1202,14 @@ Status Gateway::Impl::StartWorkers() {
   RETURN_IF_ERROR(pool->Start());
   workers = std::move(pool);
   return OkStatus();
+}
+
+std::vector<std::string> Gateway::RouteLabels() {
+  Impl g{GatewayConfig{}};
+  g.BuildRoutes();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < g.router.size(); ++i) out.push_back(g.router.Label(i));
+  return out;
 }
 
 Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

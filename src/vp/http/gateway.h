@@ -14,6 +14,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "vp/base/status.h"
 #include "vp/http/config.h"
@@ -34,6 +36,10 @@ class Gateway {
   // persists rate-limit state and flushes the store. Returns the first flush error.
   Status Run(bool install_signals);
   void Shutdown();
+
+  // Every route as "METHOD /pattern", in registration order (the OpenAPI test compares them
+  // with docs/openapi.yaml).
+  static std::vector<std::string> RouteLabels();
 
   struct Impl;
 
