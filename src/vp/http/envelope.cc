@@ -1,5 +1,7 @@
 #include "vp/http/envelope.h"
 
+#include "vp/base/json.h"
+
 namespace vp::http {
 
 unsigned HttpStatusFor(StatusCode code) {
@@ -69,8 +71,10 @@ Response DataResponse(const nlohmann::json& data, unsigned http_status) {
 
 StatusOr<nlohmann::json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return InvalidArgumentError("body: expected a JSON object, got an empty body");
-  nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return InvalidArgumentError("body: not valid JSON");
+  // Strict: a repeated key is refused, and nesting is capped (the response writer and the
+  // handlers recurse over the document; a 64 KiB body of brackets would otherwise exhaust
+  // the stack).
+  ASSIGN_OR_RETURN(nlohmann::json doc, ParseJsonStrict(body, "body"));
   if (!doc.is_object()) return InvalidArgumentError("body: expected a JSON object");
   return doc;
 }

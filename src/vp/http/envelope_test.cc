@@ -45,13 +45,25 @@ TEST(Envelope, DataShape) {
 
 TEST(Envelope, ParseJsonObjectRefusesNonObjects) {
   EXPECT_TRUE(ParseJsonObject(R"({"a":1})").ok());
-  for (std::string_view bad : {"", "{", "[1]", "1", "\"x\"", "null", "{\"a\":}", "\xff"}) {
+  for (std::string_view bad : {"", "{", "[1]", "1", "\"x\"", "null", "{\"a\":}", "\xff", "{\"a\":1,\"a\":2}"}) {
     auto j = ParseJsonObject(bad);
     EXPECT_FALSE(j.ok()) << bad;
     if (!j.ok()) {
       EXPECT_EQ(j.status().code(), StatusCode::kInvalidArgument);
     }
   }
+}
+
+// Found by the fuzz smoke run's author: 32,700 nested arrays in a 64 KiB body overflowed
+// the stack when the echo response copied the document. Depth is now capped at parse.
+TEST(Envelope, ParseJsonObjectRefusesDeepNesting) {
+  std::string deep = "{\"a\":" + std::string(32700, '[') + std::string(32700, ']') + "}";
+  auto j = ParseJsonObject(deep);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("deeper"), std::string::npos) << j.status().ToString();
+  std::string ok = "{\"a\":" + std::string(60, '[') + std::string(60, ']') + "}";
+  EXPECT_TRUE(ParseJsonObject(ok).ok());
 }
 
 }  // namespace
