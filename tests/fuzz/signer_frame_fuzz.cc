@@ -14,11 +14,9 @@
 // A blob's wrapped data key is decoded as well, as the kms does with it.
 //
 // Seeds: with VP_FUZZ_WRITE_SEEDS=DIR the binary writes one valid input per format into
-// DIR (made by the real encoders) and exits; build_signer_fuzz.sh does this for OUT/seeds.
+// DIR (made by the real encoders) and exits; tests/fuzz/smoke.sh does this before each run.
 //
-// Build and run:
-//   tests/fuzz/build_signer_fuzz.sh
-//   /tmp/signer-fuzz/signer_frame_fuzz -max_total_time=60 /tmp/signer-fuzz/corpus /tmp/signer-fuzz/seeds
+// Run: tests/fuzz/smoke.sh BUILD_DIR --target signer_frame_fuzz [--time 600]
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

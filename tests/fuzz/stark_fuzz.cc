@@ -2,10 +2,15 @@
 // mutated proof. Inputs starting with 0x00 are decoded as raw proof bytes; any other input
 // mutates a valid proof made at start-up (byte flips at input-chosen offsets), which reaches
 // the deep verifier checks a random byte string never gets to.
-// Build and run: tests/fuzz/build_stark_fuzz.sh && /tmp/stark-fuzz/stark_fuzz -max_total_time=60
+// Seeds: with VP_FUZZ_WRITE_SEEDS=DIR the binary writes the valid proof (0x00 || proof) and
+// one small mutation into DIR and exits.
+// Run: tests/fuzz/smoke.sh BUILD_DIR --target stark_fuzz [--time 600]
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "vp/stark/airs/fibonacci.h"
 #include "vp/stark/airs/registry.h"
@@ -42,6 +47,25 @@ vp::Status Check(vp::ByteSpan bytes) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  const char* dir = std::getenv("VP_FUZZ_WRITE_SEEDS");
+  if (dir == nullptr) return 0;
+  vp::Bytes raw = {0x00};
+  raw.insert(raw.end(), ValidProof().begin(), ValidProof().end());
+  if (!Check(vp::ByteSpan(raw).subspan(1)).ok()) {
+    std::fprintf(stderr, "seed proof does not verify\n");
+    std::abort();
+  }
+  const vp::Bytes flip = {0x01, 0x00, 0x01};  // xor byte 256 with 0x01
+  for (const auto& [name, bytes] : {std::pair{"proof", raw}, std::pair{"flip", flip}}) {
+    const std::string path = std::string(dir) + "/" + name;
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
+    std::fclose(f);
+  }
+  std::exit(0);
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0 && data[0] == 0) {
