@@ -87,6 +87,16 @@ std::string_view JobStateName(JobState state) {
 
 StatusOr<int64_t> JobQueue::Enqueue(std::string_view queue, std::string_view payload, const JobOptions& options,
                                     int64_t now_ms) {
+  int64_t id = 0;
+  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(id, Enqueue(c, queue, payload, options, now_ms));
+    return OkStatus();
+  }); !tx.ok()) return tx;
+  return id;
+}
+
+StatusOr<int64_t> JobQueue::Enqueue(Conn& c, std::string_view queue, std::string_view payload,
+                                    const JobOptions& options, int64_t now_ms) {
   if (queue.empty()) return InvalidArgumentError("jobs: empty queue name");
   if (options.max_attempts < 1) return InvalidArgumentError("jobs: max_attempts must be at least 1");
   if (options.delay_ms < 0) return InvalidArgumentError("jobs: negative delay");
@@ -94,19 +104,17 @@ StatusOr<int64_t> JobQueue::Enqueue(std::string_view queue, std::string_view pay
   if (options.backoff_max_ms < options.backoff_base_ms) {
     return InvalidArgumentError("jobs: backoff max below backoff base");
   }
-  int64_t id = 0;
-  if (Status tx = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
-    ASSIGN_OR_RETURN(Rows seq, c.Query(c.dialect() == Dialect::kPostgres
-                                           ? "SELECT nextval('job_ids')"
-                                           : "UPDATE sequences SET value = value + 1 WHERE name = 'jobs' RETURNING value"));
-    if (seq.empty()) return InternalError("jobs: id sequence missing");
-    id = seq.Int(0, 0);
-    return c.Exec("INSERT INTO jobs (id, queue, payload, state, attempts, max_attempts, backoff_base_ms,"
-                  " backoff_max_ms, visible_at, created_at, updated_at)"
-                  " VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $8, $8)",
-                  {Value(id), Value(queue), Value(payload), Value(options.max_attempts), Value(options.backoff_base_ms),
-                   Value(options.backoff_max_ms), Value(now_ms + options.delay_ms), Value(now_ms)});
-  }); !tx.ok()) return tx;
+  ASSIGN_OR_RETURN(Rows seq, c.Query(c.dialect() == Dialect::kPostgres
+                                         ? "SELECT nextval('job_ids')"
+                                         : "UPDATE sequences SET value = value + 1 WHERE name = 'jobs' RETURNING value"));
+  if (seq.empty()) return InternalError("jobs: id sequence missing");
+  const int64_t id = seq.Int(0, 0);
+  RETURN_IF_ERROR(c.Exec("INSERT INTO jobs (id, queue, payload, state, attempts, max_attempts, backoff_base_ms,"
+                         " backoff_max_ms, visible_at, created_at, updated_at)"
+                         " VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $8, $8)",
+                         {Value(id), Value(queue), Value(payload), Value(options.max_attempts),
+                          Value(options.backoff_base_ms), Value(options.backoff_max_ms),
+                          Value(now_ms + options.delay_ms), Value(now_ms)}));
   return id;
 }
 

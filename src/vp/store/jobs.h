@@ -85,6 +85,10 @@ class JobQueue {
   // options out of range.
   StatusOr<int64_t> Enqueue(std::string_view queue, std::string_view payload, const JobOptions& options,
                             int64_t now_ms);
+  // The same inside the caller's transaction (a transactional outbox: the job exists if
+  // and only if the caller's change commits). Errors as above.
+  static StatusOr<int64_t> Enqueue(Conn& c, std::string_view queue, std::string_view payload,
+                                   const JobOptions& options, int64_t now_ms);
   // Takes the next due job of the queue for visibility_ms (> 0), or nullopt if none is due.
   // The returned Job is in state kLeased with a fresh lease_token.
   StatusOr<std::optional<Job>> Lease(std::string_view queue, std::string_view worker_id, int64_t visibility_ms,

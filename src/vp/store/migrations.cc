@@ -241,7 +241,84 @@ CREATE INDEX rate_slices_slot ON rate_slices (slot);
     Migration{11, "jobs_dead_index", R"sql(
 CREATE INDEX jobs_dead ON jobs (queue) WHERE state = 'dead';
 )sql"},
-    // Append new migrations here (next version: 12).
+    // Broadcast (issue 5, docs/chains.md "Broadcast"): configured chains, the per-(chain,
+    // address) nonce counters the broadcaster assigns from, and every signed version of a
+    // broadcast transaction (fee bumps re-sign with the same nonce; any of them may be mined).
+    // Broadcast transactions carry their chain, sender and assigned nonce on the row.
+    Migration{12, "chains_broadcast", R"sql(
+CREATE TABLE chains (
+  chain_id BIGINT PRIMARY KEY,
+  rpc_url TEXT NOT NULL,
+  confirmations BIGINT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE TABLE chain_nonces (
+  chain_id BIGINT NOT NULL,
+  address TEXT NOT NULL,
+  next_nonce BIGINT NOT NULL,
+  PRIMARY KEY (chain_id, address)
+);
+CREATE TABLE wallet_tx_attempts (
+  tx_id TEXT NOT NULL,
+  attempt BIGINT NOT NULL,
+  fields TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  PRIMARY KEY (tx_id, attempt)
+);
+ALTER TABLE wallet_transactions ADD COLUMN broadcast BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE wallet_transactions ADD COLUMN chain_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE wallet_transactions ADD COLUMN nonce BIGINT;
+ALTER TABLE wallet_transactions ADD COLUMN tx_fields TEXT NOT NULL DEFAULT '';
+ALTER TABLE wallet_transactions ADD COLUMN approved_ms BIGINT;
+ALTER TABLE wallet_transactions ADD COLUMN broadcast_ms BIGINT;
+ALTER TABLE wallet_transactions ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE wallet_transactions ADD COLUMN receipt TEXT NOT NULL DEFAULT '';
+CREATE INDEX wallet_transactions_sender ON wallet_transactions (chain_id, from_address, status);
+)sql"},
+    // Webhooks (issue 5, docs/api.md "Webhooks"): subscriptions with their signing secret
+    // sealed (nonce || AES-256-GCM, bound to the id; never plaintext), one delivery per
+    // (event, webhook) queued in the transaction that emitted it, and every attempt. seq is
+    // the delivery's job id: it orders deliveries for the listing.
+    Migration{13, "webhooks", R"sql(
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret_sealed BYTEA NOT NULL,
+  enabled BIGINT NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhooks_enabled ON webhooks (enabled);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  error TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE TABLE webhook_attempts (
+  delivery_id TEXT NOT NULL,
+  attempt BIGINT NOT NULL,
+  status_code BIGINT,
+  error TEXT NOT NULL,
+  duration_ms BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+);
+)sql"},
+    // Append new migrations here (next version: 14).
 };
 
 }  // namespace

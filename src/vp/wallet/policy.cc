@@ -8,6 +8,8 @@
 #include "vp/eth/address.h"
 #include "vp/eth/transaction.h"
 #include "vp/eth/tx_json.h"
+#include "vp/wallet/broadcast.h"
+#include "vp/wallet/chains.h"
 
 namespace vp::wallet {
 namespace {
@@ -18,7 +20,7 @@ using eth::U256;
 constexpr int64_t kDayMs = 86'400'000;
 constexpr std::string_view kTxColumns =
     "id, wallet_id, status, request, value_wei, spend_day, required_approvals, created_by, created_ms, updated_ms, "
-    "raw, hash, from_address, error";
+    "raw, hash, from_address, error, broadcast, chain_id, nonce, attempts, broadcast_ms, receipt";
 
 StatusOr<U256> Wei(const json& v, std::string_view name) {
   if (v.is_number_unsigned()) return U256(v.get<uint64_t>());
@@ -52,7 +54,7 @@ Status Refusal(StatusCode code, std::string_view name, std::string_view message)
 std::string_view RefusalCode(const Status& s) {
   static constexpr std::string_view kCodes[] = {"POLICY_LIMIT_EXCEEDED", "DESTINATION_NOT_ALLOWED", "CHAIN_NOT_ALLOWED",
                                                 "METHOD_NOT_ALLOWED",    "SELF_APPROVAL",           "ALREADY_DECIDED",
-                                                "TRANSACTION_NOT_PENDING"};
+                                                "TRANSACTION_NOT_PENDING", "CHAIN_NOT_CONFIGURED",  "CHAIN_ID_MISMATCH"};
   for (std::string_view c : kCodes) {
     if (s.message().size() > c.size() + 1 && s.message().compare(0, c.size(), c) == 0 && s.message()[c.size()] == ':')
       return c;
@@ -193,38 +195,126 @@ json TxRowJson(const store::Rows& r, size_t i) {
             {"createdBy", r.Text(i, 7)},
             {"createdAt", r.Int(i, 8)},
             {"updatedAt", r.Int(i, 9)}};
+  if (!r.Text(i, 12).empty()) j["from"] = r.Text(i, 12);
   if (!r.Text(i, 10).empty()) {
     j["raw"] = r.Text(i, 10);
     j["hash"] = r.Text(i, 11);
-    j["from"] = r.Text(i, 12);
   }
   if (!r.Text(i, 13).empty()) j["error"] = r.Text(i, 13);
+  j["broadcast"] = r.Int(i, 14) != 0;
+  if (r.Int(i, 14) != 0) {
+    j["chainId"] = r.Int(i, 15);
+    j["nonce"] = r.IsNull(i, 16) ? json(nullptr) : json(r.Int(i, 16));
+    j["attempts"] = r.Int(i, 17);
+    j["broadcastAt"] = r.IsNull(i, 18) ? json(nullptr) : json(r.Int(i, 18));
+    if (!r.Text(i, 19).empty()) j["receipt"] = json::parse(r.Text(i, 19), nullptr, false);
+  }
   return j;
 }
 
+// The sender of a request: the wallet's address, or its HD deposit address `index`.
+StatusOr<std::string> SenderAddress(store::Conn& c, const Wallet& w, std::optional<int64_t> index) {
+  std::string text = w.address;
+  if (index.has_value() && w.kind != "hd") return InvalidArgumentError("index: only HD wallets have derived addresses");
+  if (index.has_value() && *index != 0) {
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT address FROM wallet_addresses WHERE wallet_id = $1 AND idx = $2",
+                                            {store::Value(w.id), store::Value(*index)}));
+    if (r.empty()) return InvalidArgumentError("index: no such deposit address");
+    text = r.Text(0, 0);
+  }
+  ASSIGN_OR_RETURN(eth::Address a, eth::Address::Parse(text));
+  return a.ToLowerHex();
+}
+
 }  // namespace
+
+EventSink& NoEventSink() {
+  static NoEvents none;
+  return none;
+}
+
+StatusOr<json> LoadTransaction(store::Conn& c, std::string_view tx_id) {
+  ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT " + std::string(kTxColumns) + " FROM wallet_transactions WHERE id = $1",
+                                          {store::Value(tx_id)}));
+  if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
+  json out = TxRowJson(r, 0);
+  ASSIGN_OR_RETURN(store::Rows a, c.Query("SELECT approver, decision, created_ms FROM wallet_approvals WHERE tx_id = $1"
+                                          " ORDER BY created_ms, approver",
+                                          {store::Value(tx_id)}));
+  out["approvals"] = json::array();
+  for (size_t i = 0; i < a.size(); ++i)
+    out["approvals"].push_back({{"approver", a.Text(i, 0)}, {"decision", a.Text(i, 1)}, {"at", a.Int(i, 2)}});
+  if (out["broadcast"].get<bool>()) {
+    // Every version sent (fee bumps re-sign the same nonce); any of them may be the one mined.
+    ASSIGN_OR_RETURN(store::Rows h, c.Query("SELECT hash FROM wallet_tx_attempts WHERE tx_id = $1 ORDER BY attempt",
+                                            {store::Value(tx_id)}));
+    out["hashes"] = json::array();
+    for (size_t i = 0; i < h.size(); ++i) out["hashes"].push_back(h.Text(i, 0));
+  }
+  return out;
+}
+
+Status EmitTransaction(store::Conn& c, EventSink& events, std::string_view event, std::string_view tx_id,
+                       int64_t now_ms) {
+  ASSIGN_OR_RETURN(json record, LoadTransaction(c, tx_id));
+  return events.Emit(c, event, record, now_ms);
+}
+
+Status FailTransaction(store::Conn& c, EventSink& events, std::string_view tx_id, std::string_view error,
+                       bool release_spend, int64_t now_ms) {
+  ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT wallet_id, value_wei, spend_day FROM wallet_transactions WHERE id = $1",
+                                          {store::Value(tx_id)}));
+  if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
+  if (release_spend) {
+    ASSIGN_OR_RETURN(U256 value, U256::ParseDecimal(r.Text(0, 1)));
+    RETURN_IF_ERROR(MoveSpend(c, r.Text(0, 0), r.Int(0, 2), value, false, std::nullopt).status());
+  }
+  RETURN_IF_ERROR(c.Exec("UPDATE wallet_transactions SET status = 'failed', error = $1, updated_ms = $2 WHERE id = $3",
+                         {store::Value(error), store::Value(now_ms), store::Value(tx_id)}));
+  return EmitTransaction(c, events, "transaction.failed", tx_id, now_ms);
+}
 
 StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json& request, std::string_view principal,
                                           int64_t now_ms) {
   ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
   if (!request.is_object()) return InvalidArgumentError("body: must be a JSON object");
   json fields = request;
+  bool broadcast = false;
   if (fields.contains("broadcast")) {
     if (!fields["broadcast"].is_boolean()) return InvalidArgumentError("broadcast: true or false");
-    if (fields["broadcast"].get<bool>())
-      return FailedPreconditionError("broadcast: no chain RPC is configured for this gateway yet; sign with broadcast false");
+    broadcast = fields["broadcast"].get<bool>();
+    if (broadcast && broadcaster_ == nullptr)
+      return FailedPreconditionError("broadcast: this gateway has no broadcaster; sign with broadcast false");
     fields.erase("broadcast");
   }
+  std::optional<int64_t> index;
   if (fields.contains("index")) {
-    if (!fields["index"].is_number_unsigned()) return InvalidArgumentError("index: a non-negative integer");
+    if (!fields["index"].is_number_unsigned() || fields["index"].get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return InvalidArgumentError("index: a non-negative integer");
+    index = fields["index"].get<int64_t>();
     fields.erase("index");  // kept in `request`; used at signing
   }
-  for (const char* required : {"chainId", "nonce", "gasLimit"}) {
-    if (!fields.contains(required))
-      return InvalidArgumentError(std::string(required) + ": required (fee, nonce and gas estimation need a chain RPC)");
+  if (broadcast) {
+    // The broadcaster owns nonces: one chosen by the caller could collide with its counter.
+    if (!fields.contains("chainId")) return InvalidArgumentError("chainId: required");
+    if (fields.contains("nonce"))
+      return InvalidArgumentError("nonce: assigned by the broadcaster; leave it out with broadcast true");
+  } else {
+    for (const char* required : {"chainId", "nonce", "gasLimit"}) {
+      if (!fields.contains(required))
+        return InvalidArgumentError(std::string(required) +
+                                    ": required with broadcast false (with broadcast true the broadcaster fills it)");
+    }
   }
   ASSIGN_OR_RETURN(eth::Transaction tx, eth::TransactionFromJson(fields));
   RETURN_IF_ERROR(eth::ValidateTransaction(tx));
+  int64_t chain_id = 0;
+  if (broadcast) {
+    if (!tx.chain_id.FitsUint64() || tx.chain_id.Low64() > static_cast<uint64_t>(INT64_MAX))
+      return Refusal(StatusCode::kFailedPrecondition, "CHAIN_NOT_CONFIGURED", "chain " + tx.chain_id.ToDecimal() + " is not configured");
+    RETURN_IF_ERROR(broadcaster_->chains().Get(tx.chain_id.Low64()).status());
+    chain_id = static_cast<int64_t>(tx.chain_id.Low64());
+  }
   ASSIGN_OR_RETURN(Bytes rnd, crypto::RandomBytes(12));
   const std::string id = "tx_" + HexEncode(rnd);
   const int64_t day = now_ms / kDayMs;
@@ -260,32 +350,43 @@ StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json
     // into a limit that only one fits. Released when rejected or failed.
     RETURN_IF_ERROR(MoveSpend(c, w.id, day, tx.value, true, policy.daily_limit).status());
     const std::string status = policy.required_approvals > 0 ? "pending_approval" : "approved";
-    RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_transactions (" + std::string(kTxColumns) +
-                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, '', '', '', '')",
+    std::string from;
+    if (broadcast) {
+      ASSIGN_OR_RETURN(from, SenderAddress(c, w, index));
+    }
+    RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_transactions (id, wallet_id, status, request, value_wei, spend_day,"
+                           " required_approvals, created_by, created_ms, updated_ms, raw, hash, from_address, error,"
+                           " broadcast, chain_id, approved_ms)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, '', '', $10, '', $11, $12, $13)",
                            {store::Value(id), store::Value(w.id), store::Value(status), store::Value(request.dump()),
                             store::Value(tx.value.ToDecimal()), store::Value(day),
-                            store::Value(policy.required_approvals), store::Value(principal), store::Value(now_ms)}));
+                            store::Value(policy.required_approvals), store::Value(principal), store::Value(now_ms),
+                            store::Value(from), store::Value(broadcast), store::Value(chain_id),
+                            status == "approved" ? store::Value(now_ms) : store::Value::Null()}));
+    RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.created", id, now_ms));
+    if (status == "approved") {
+      RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.approved", id, now_ms));
+      // Handed over in this very transaction: an approved broadcast is never lost.
+      if (broadcast) RETURN_IF_ERROR(broadcaster_->EnqueueBroadcast(c, static_cast<uint64_t>(chain_id), from, now_ms));
+    }
     return OkStatus();
   });
   RETURN_IF_ERROR(created);
   ASSIGN_OR_RETURN(record, Get(id));
-  if (record["status"] == "approved") return SignAndRecord(id, now_ms);
+  if (record["status"] == "approved") {
+    if (broadcast) {
+      broadcaster_->Notify();
+      return record;
+    }
+    return SignAndRecord(id, now_ms);
+  }
   return record;
 }
 
 StatusOr<json> TransactionService::Get(std::string_view tx_id) {
   json out;
   const Status read = db_.WithConn([&](store::Conn& c) -> Status {
-    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT " + std::string(kTxColumns) + " FROM wallet_transactions WHERE id = $1",
-                                            {store::Value(tx_id)}));
-    if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
-    out = TxRowJson(r, 0);
-    ASSIGN_OR_RETURN(store::Rows a, c.Query("SELECT approver, decision, created_ms FROM wallet_approvals WHERE tx_id = $1"
-                                            " ORDER BY created_ms, approver",
-                                            {store::Value(tx_id)}));
-    out["approvals"] = json::array();
-    for (size_t i = 0; i < a.size(); ++i)
-      out["approvals"].push_back({{"approver", a.Text(i, 0)}, {"decision", a.Text(i, 1)}, {"at", a.Int(i, 2)}});
+    ASSIGN_OR_RETURN(out, LoadTransaction(c, tx_id));
     return OkStatus();
   });
   RETURN_IF_ERROR(read);
@@ -317,10 +418,11 @@ StatusOr<json> TransactionService::Reject(std::string_view tx_id, std::string_vi
 StatusOr<json> TransactionService::Decide(std::string_view tx_id, std::string_view approver, bool approve,
                                           int64_t now_ms) {
   std::string next_status;
+  bool broadcast = false;
   const Status decided = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
     const std::string lock = c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : "";
-    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT status, created_by, required_approvals, wallet_id, value_wei, spend_day"
-                                            " FROM wallet_transactions WHERE id = $1" + lock,
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT status, created_by, required_approvals, wallet_id, value_wei, spend_day,"
+                                            " broadcast, chain_id, from_address FROM wallet_transactions WHERE id = $1" + lock,
                                             {store::Value(tx_id)}));
     if (r.empty()) return NotFoundError("no transaction " + std::string(tx_id));
     if (r.Text(0, 0) != "pending_approval")
@@ -342,11 +444,20 @@ StatusOr<json> TransactionService::Decide(std::string_view tx_id, std::string_vi
                                               {store::Value(tx_id)}));
       next_status = n.Int(0, 0) >= r.Int(0, 2) ? "approved" : "pending_approval";
     }
-    return c.Exec("UPDATE wallet_transactions SET status = $1, updated_ms = $2 WHERE id = $3",
-                  {store::Value(next_status), store::Value(now_ms), store::Value(tx_id)});
+    broadcast = r.Int(0, 6) != 0;
+    RETURN_IF_ERROR(c.Exec("UPDATE wallet_transactions SET status = $1, updated_ms = $2,"
+                           " approved_ms = CASE WHEN $1 = 'approved' THEN $2 ELSE approved_ms END WHERE id = $3",
+                           {store::Value(next_status), store::Value(now_ms), store::Value(tx_id)}));
+    if (next_status == "rejected") return EmitTransaction(c, events_, "transaction.rejected", tx_id, now_ms);
+    if (next_status != "approved") return OkStatus();
+    RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.approved", tx_id, now_ms));
+    if (!broadcast) return OkStatus();
+    if (broadcaster_ == nullptr) return FailedPreconditionError("broadcast: this gateway has no broadcaster");
+    return broadcaster_->EnqueueBroadcast(c, static_cast<uint64_t>(r.Int(0, 7)), r.Text(0, 8), now_ms);
   });
   RETURN_IF_ERROR(decided);
-  if (next_status == "approved") return SignAndRecord(tx_id, now_ms);
+  if (next_status == "approved" && broadcast) broadcaster_->Notify();
+  if (next_status == "approved" && !broadcast) return SignAndRecord(tx_id, now_ms);
   return Get(tx_id);
 }
 
@@ -360,17 +471,17 @@ StatusOr<json> TransactionService::SignAndRecord(std::string_view tx_id, int64_t
   auto signed_tx = wallets_.SignTransaction(record["walletId"].get<std::string>(), fields.dump(), index);
   const Status recorded = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
     if (signed_tx.ok()) {
-      return c.Exec("UPDATE wallet_transactions SET status = 'signed', raw = $1, hash = $2, from_address = $3,"
-                    " updated_ms = $4 WHERE id = $5 AND status = 'approved'",
-                    {store::Value((*signed_tx)["raw"].get<std::string>()), store::Value((*signed_tx)["hash"].get<std::string>()),
-                     store::Value((*signed_tx)["from"].get<std::string>()), store::Value(now_ms), store::Value(tx_id)});
+      ASSIGN_OR_RETURN(store::Rows u, c.Query("UPDATE wallet_transactions SET status = 'signed', raw = $1, hash = $2,"
+                                              " from_address = $3, updated_ms = $4 WHERE id = $5 AND status = 'approved'",
+                                              {store::Value((*signed_tx)["raw"].get<std::string>()),
+                                               store::Value((*signed_tx)["hash"].get<std::string>()),
+                                               store::Value((*signed_tx)["from"].get<std::string>()), store::Value(now_ms),
+                                               store::Value(tx_id)}));
+      if (u.affected == 0) return OkStatus();
+      return EmitTransaction(c, events_, "transaction.signed", tx_id, now_ms);
     }
     // Nothing half-done: a request that could not be signed fails and frees its reservation.
-    ASSIGN_OR_RETURN(U256 value, U256::ParseDecimal(record["value"].get<std::string>()));
-    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT spend_day FROM wallet_transactions WHERE id = $1", {store::Value(tx_id)}));
-    RETURN_IF_ERROR(MoveSpend(c, record["walletId"].get<std::string>(), r.Int(0, 0), value, false, std::nullopt).status());
-    return c.Exec("UPDATE wallet_transactions SET status = 'failed', error = $1, updated_ms = $2 WHERE id = $3",
-                  {store::Value(signed_tx.status().ToString()), store::Value(now_ms), store::Value(tx_id)});
+    return FailTransaction(c, events_, tx_id, signed_tx.status().ToString(), /*release_spend=*/true, now_ms);
   });
   RETURN_IF_ERROR(recorded);
   if (!signed_tx.ok()) return signed_tx.status();

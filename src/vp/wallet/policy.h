@@ -1,11 +1,14 @@
 // Wallet policies and the transaction lifecycle before broadcast:
 //   POST .../transactions → policy check (atomic with the daily spend counter)
 //   → pending_approval (requiredApprovals > 0) → approvals by distinct approvers, never the
-//   creator → signed (or rejected). A refusal names its rule with a code:
-//   POLICY_LIMIT_EXCEEDED, DESTINATION_NOT_ALLOWED, CHAIN_NOT_ALLOWED, METHOD_NOT_ALLOWED,
-//   SELF_APPROVAL, ALREADY_DECIDED, TRANSACTION_NOT_PENDING.
+//   creator → signed (or rejected). With "broadcast": true the approved transaction goes to
+//   the Broadcaster (broadcast.h) instead: nonce_assigned → signed → broadcast → confirmed |
+//   failed. A refusal names its rule with a code: POLICY_LIMIT_EXCEEDED,
+//   DESTINATION_NOT_ALLOWED, CHAIN_NOT_ALLOWED, METHOD_NOT_ALLOWED, SELF_APPROVAL,
+//   ALREADY_DECIDED, TRANSACTION_NOT_PENDING, CHAIN_NOT_CONFIGURED, CHAIN_ID_MISMATCH.
+//   Every status change emits its event (events.h) inside the transaction that makes it.
 //
-//   TransactionService txs(db, wallets);
+//   TransactionService txs(db, wallets, events, &broadcaster);   // events, broadcaster optional
 //   ASSIGN_OR_RETURN(json tx, txs.Create(wallet_id, request_json, principal, now_ms));
 #pragma once
 
@@ -18,6 +21,7 @@
 
 #include "vp/eth/uint256.h"
 #include "vp/store/db.h"
+#include "vp/wallet/events.h"
 #include "vp/wallet/wallets.h"
 
 namespace vp::wallet {
@@ -40,15 +44,29 @@ nlohmann::json PolicyJson(const Policy& p);
 Status Refusal(StatusCode code, std::string_view name, std::string_view message);
 std::string_view RefusalCode(const Status& s);
 
+class Broadcaster;
+
+// The EventSink of services built without one.
+EventSink& NoEventSink();
+
 class TransactionService {
  public:
-  TransactionService(store::Db& db, WalletService& wallets) : db_(db), wallets_(wallets) {}
+  // `events` and `broadcaster` must outlive the service. Without a broadcaster, requests
+  // with "broadcast": true are refused (kFailedPrecondition).
+  TransactionService(store::Db& db, WalletService& wallets, EventSink& events = NoEventSink(),
+                     Broadcaster* broadcaster = nullptr)
+      : db_(db), wallets_(wallets), events_(events), broadcaster_(broadcaster) {}
 
   Status PutPolicy(std::string_view wallet_id, const Policy& policy, std::string_view principal, int64_t now_ms);
   StatusOr<nlohmann::json> GetPolicy(std::string_view wallet_id);
 
   // request: ethers transaction fields (to, value, data, chainId, nonce, gasLimit, fee
-  // fields) plus optional "index" (HD address). Returns the transaction record.
+  // fields) plus optional "index" (HD address) and "broadcast". Returns the transaction
+  // record. broadcast false (default): chainId, nonce and gasLimit are required and an
+  // approved transaction is signed at once (status signed). broadcast true: chainId must
+  // be a configured chain (CHAIN_NOT_CONFIGURED), nonce must be absent (the broadcaster
+  // owns nonces), gasLimit and fees are optional (estimated); an approved transaction is
+  // handed to the broadcaster's job in the same store transaction (status approved).
   StatusOr<nlohmann::json> Create(std::string_view wallet_id, const nlohmann::json& request,
                                   std::string_view principal, int64_t now_ms);
   StatusOr<nlohmann::json> Approve(std::string_view tx_id, std::string_view approver, int64_t now_ms);
@@ -63,6 +81,18 @@ class TransactionService {
 
   store::Db& db_;
   WalletService& wallets_;
+  EventSink& events_;
+  Broadcaster* broadcaster_;
 };
+
+// Shared with the broadcaster (broadcast.cc), inside its store transactions.
+// The record as Get shows it.
+StatusOr<nlohmann::json> LoadTransaction(store::Conn& c, std::string_view tx_id);
+// Emits `event` with the record as it now stands.
+Status EmitTransaction(store::Conn& c, EventSink& events, std::string_view event, std::string_view tx_id, int64_t now_ms);
+// Status failed with `error`, emitting transaction.failed. release_spend: the value never
+// left (nothing was mined), so its daily-spend reservation is given back.
+Status FailTransaction(store::Conn& c, EventSink& events, std::string_view tx_id, std::string_view error,
+                       bool release_spend, int64_t now_ms);
 
 }  // namespace vp::wallet

@@ -1,6 +1,5 @@
-// RpcClient over Boost.Beast. Synchronous calls run asynchronous operations on a private
-// io_context until they complete, because Beast's tcp_stream enforces its deadlines
-// (expires_after) only on asynchronous operations.
+// RpcClient: the JSON-RPC envelope and the typed methods over HttpConnection
+// (http_post.h), which owns the transport (Beast, TLS, caps, timeouts).
 #include "vp/wallet/rpc.h"
 
 #include <algorithm>
@@ -8,36 +7,20 @@
 #include <mutex>
 #include <utility>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-
 #include "vp/base/json.h"
 
 namespace vp::wallet {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
 using nlohmann::json;
 using eth::U256;
 
 constexpr size_t kMaxNodeMessage = 512;
 constexpr size_t kMaxErrorData = 256;
-constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr std::string_view kNodeErrorTag = ": node error ";
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool IsLowerHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
 
 std::string Lower(std::string_view s) {
@@ -48,51 +31,7 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Text from the network made safe for a log line: control and non-ASCII bytes become '?',
-// long text is cut.
-std::string Sanitize(std::string_view s, size_t limit) {
-  std::string out;
-  out.reserve(std::min(s.size(), limit));
-  for (size_t i = 0; i < s.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-  }
-  if (s.size() > limit) out += "...";
-  return out;
-}
-
-// RFC 3986 pchar / query characters, pct-encoding checked separately.
-bool IsTargetChar(char c) {
-  if (IsAlpha(c) || IsDigit(c)) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~':                       // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')':  // sub-delims
-    case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/': case '?': case '%':
-      return true;
-    default:
-      return false;
-  }
-}
-
-Status CheckHostName(std::string_view host) {
-  if (host.empty() || host.size() > 253) return InvalidArgumentError("rpc url: bad host length");
-  size_t label = 0;
-  for (size_t i = 0; i < host.size(); ++i) {
-    const char c = host[i];
-    if (c == '.') {
-      if (label == 0) return InvalidArgumentError("rpc url: empty label in host");
-      label = 0;
-      continue;
-    }
-    if (!IsAlpha(c) && !IsDigit(c) && c != '-') {
-      return InvalidArgumentError("rpc url: invalid character in host");
-    }
-    if (++label > 63) return InvalidArgumentError("rpc url: host label longer than 63 characters");
-  }
-  if (host.back() == '.') return InvalidArgumentError("rpc url: host ends with '.'");
-  return OkStatus();
-}
+std::string Sanitize(std::string_view s, size_t limit) { return SanitizeForLog(s, limit); }
 
 // ---------------------------------------------------------------------------------------
 // Decoding of JSON-RPC values.
@@ -201,79 +140,7 @@ Status NodeErrorStatus(std::string_view method, const json& error) {
 
 // ---------------------------------------------------------------------------------------
 
-StatusOr<RpcUrl> ParseRpcUrl(std::string_view url) {
-  for (char c : url) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) {
-      return InvalidArgumentError("rpc url: spaces, control and non-ASCII characters are not allowed");
-    }
-  }
-  RpcUrl out;
-  std::string_view rest;
-  if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else if (url.starts_with("https://")) {
-    out.tls = true;
-    rest = url.substr(8);
-  } else {
-    return InvalidArgumentError("rpc url: scheme must be http:// or https://");
-  }
-  if (rest.find('#') != std::string_view::npos) return InvalidArgumentError("rpc url: fragments are not allowed");
-  const size_t authority_end = rest.find_first_of("/?");
-  const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  if (authority.find('@') != std::string_view::npos) {
-    return InvalidArgumentError("rpc url: userinfo (user:password@) is not allowed");
-  }
-  std::string_view host;
-  std::string_view port;
-  if (authority.starts_with("[")) {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgumentError("rpc url: unterminated IPv6 address");
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return InvalidArgumentError("rpc url: junk after IPv6 address");
-      port = after.substr(1);
-      if (port.empty()) return InvalidArgumentError("rpc url: empty port");
-    }
-    boost::system::error_code ec;
-    const asio::ip::address_v6 a = asio::ip::make_address_v6(std::string(host), ec);
-    if (ec || host.find('%') != std::string_view::npos) return InvalidArgumentError("rpc url: invalid IPv6 address");
-    (void)a;
-  } else {
-    const size_t colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (port.empty()) return InvalidArgumentError("rpc url: empty port");
-    }
-    RETURN_IF_ERROR(CheckHostName(host));
-  }
-  if (host.empty()) return InvalidArgumentError("rpc url: empty host");
-  out.host = std::string(host);
-  if (port.empty()) {
-    out.port = out.tls ? 443 : 80;
-  } else {
-    if (port.size() > 5 || port[0] == '0') return InvalidArgumentError("rpc url: invalid port");
-    uint32_t p = 0;
-    for (char c : port) {
-      if (!IsDigit(c)) return InvalidArgumentError("rpc url: invalid port");
-      p = p * 10 + static_cast<uint32_t>(c - '0');
-    }
-    if (p == 0 || p > 65535) return InvalidArgumentError("rpc url: port out of range");
-    out.port = static_cast<uint16_t>(p);
-  }
-  for (size_t i = 0; i < target.size(); ++i) {
-    if (!IsTargetChar(target[i])) return InvalidArgumentError("rpc url: invalid character in path");
-    if (target[i] == '%' &&
-        (i + 2 >= target.size() || !IsHexDigit(target[i + 1]) || !IsHexDigit(target[i + 2]))) {
-      return InvalidArgumentError("rpc url: invalid percent-encoding in path");
-    }
-  }
-  out.target = target.empty() ? "/" : (target[0] == '?' ? "/" + std::string(target) : std::string(target));
-  return out;
-}
+StatusOr<RpcUrl> ParseRpcUrl(std::string_view url) { return ParseHttpUrl(url, "rpc url"); }
 
 std::string_view BlockTagName(BlockTag tag) {
   switch (tag) {
@@ -427,250 +294,36 @@ StatusOr<crypto::Hash256> DecodeHash(const json& value, std::string_view what) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Transport.
+// Calls.
 
 struct RpcClient::Impl {
-  RpcUrl url;
-  RpcOptions options;
-  std::string host_port;  // for messages and the Host header
-
-  mutable std::mutex mu;
-  asio::io_context io;
-  std::optional<asio::ssl::context> tls_context;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
-  bool connected = false;
+  std::unique_ptr<HttpConnection> conn;
+  std::mutex mu;  // serializes calls, so ids go out in order
   uint64_t next_id = 1;
-  uint64_t connections_opened = 0;
-
-  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-  // Runs an asynchronous operation started by `start(handler)` to completion.
-  template <typename Start>
-  beast::error_code Run(Start&& start) {
-    beast::error_code result = asio::error::would_block;
-    start([&result](beast::error_code ec, auto&&...) { result = ec; });
-    io.restart();
-    io.run();
-    return result;
-  }
-
-  void Close() {
-    if (plain || tls) {
-      beast::error_code ignored;
-      Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-      Lowest().socket().close(ignored);
-    }
-    tls.reset();
-    plain.reset();
-    buffer.clear();
-    connected = false;
-    // Drain handlers a close may have queued, so the next Run starts clean.
-    io.restart();
-    io.run();
-  }
-
-  std::string Where() const { return host_port; }
-
-  Status Transport(std::string_view method, std::string_view step, const beast::error_code& ec) {
-    if (ec == beast::error::timeout || ec == asio::error::timed_out) {
-      const auto ms = step == "connect" || step == "tls handshake" || step == "resolve"
-                          ? options.connect_timeout.count()
-                          : options.request_timeout.count();
-      return UnavailableError(std::string(method) + ": " + Where() + ": " + std::string(step) +
-                              " timed out after " + std::to_string(ms) + " ms");
-    }
-    return UnavailableError(std::string(method) + ": " + Where() + ": " + std::string(step) + ": " +
-                            ec.message());
-  }
-
-  Status Connect(std::string_view method) {
-    Close();
-    tcp::resolver resolver(io);
-    asio::steady_timer timer(io);
-    tcp::resolver::results_type endpoints;
-    beast::error_code resolve_ec = asio::error::would_block;
-    bool timed_out = false;
-    timer.expires_after(options.connect_timeout);
-    timer.async_wait([&](beast::error_code ec) {
-      if (!ec) {
-        timed_out = true;
-        resolver.cancel();
-      }
-    });
-    resolver.async_resolve(url.host, std::to_string(url.port), tcp::resolver::numeric_service,
-                           [&](beast::error_code ec, tcp::resolver::results_type results) {
-                             resolve_ec = ec;
-                             endpoints = std::move(results);
-                             timer.cancel();
-                           });
-    io.restart();
-    io.run();
-    if (timed_out) return Transport(method, "resolve", beast::error::timeout);
-    if (resolve_ec) return Transport(method, "resolve", resolve_ec);
-
-    if (url.tls) {
-      tls.emplace(io, *tls_context);
-    } else {
-      plain.emplace(io);
-    }
-    ++connections_opened;
-    beast::tcp_stream& stream = Lowest();
-    stream.expires_after(options.connect_timeout);
-    beast::error_code ec = Run([&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
-    if (ec) {
-      Close();
-      return Transport(method, "connect", ec);
-    }
-    stream.socket().set_option(tcp::no_delay(true), ec);
-    if (tls) {
-      // SNI (never for an IP literal, RFC 6066 section 3), and the certificate must name
-      // the host or its IP address. SSL_set_tlsext_host_name is a macro with a C cast.
-      beast::error_code not_ip;
-      asio::ip::make_address(url.host, not_ip);
-      if (not_ip && SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                             const_cast<char*>(url.host.c_str())) != 1) {
-        Close();
-        return UnavailableError(std::string(method) + ": " + Where() + ": cannot set TLS server name");
-      }
-      tls->set_verify_mode(asio::ssl::verify_peer, ec);
-      if (!ec) tls->set_verify_callback(asio::ssl::host_name_verification(url.host), ec);
-      if (ec) {
-        Close();
-        return Transport(method, "tls setup", ec);
-      }
-      stream.expires_after(options.connect_timeout);
-      ec = Run([&](auto handler) { tls->async_handshake(asio::ssl::stream_base::client, std::move(handler)); });
-      if (ec) {
-        Close();
-        return Transport(method, "tls handshake", ec);
-      }
-    }
-    stream.expires_never();
-    connected = true;
-    return OkStatus();
-  }
-
-  // One HTTP exchange on the open connection. *maybe_stale is set when the failure
-  // happened before any byte of an answer arrived (a kept-alive connection the server
-  // closed meanwhile): then the request can be sent again on a new connection.
-  Status Exchange(std::string_view method, const std::string& body, std::string* response, bool* maybe_stale) {
-    *maybe_stale = false;
-    http::request<http::string_body> req{http::verb::post, url.target, 11};
-    req.set(http::field::host, host_port);
-    req.set(http::field::user_agent, "vaultproof");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::accept, "application/json");
-    req.keep_alive(true);
-    req.body() = body;
-    req.prepare_payload();
-
-    beast::tcp_stream& stream = Lowest();
-    stream.expires_after(options.request_timeout);
-    beast::error_code ec = Run([&](auto handler) {
-      if (tls) {
-        http::async_write(*tls, req, std::move(handler));
-      } else {
-        http::async_write(*plain, req, std::move(handler));
-      }
-    });
-    if (ec) {
-      *maybe_stale = ec != beast::error::timeout;
-      Close();
-      return Transport(method, "send", ec);
-    }
-
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(options.max_response_bytes);
-    parser.header_limit(kHeaderLimit);
-    ec = Run([&](auto handler) {
-      if (tls) {
-        http::async_read(*tls, buffer, parser, std::move(handler));
-      } else {
-        http::async_read(*plain, buffer, parser, std::move(handler));
-      }
-    });
-    if (ec) {
-      *maybe_stale = !parser.got_some() && ec != beast::error::timeout;
-      Close();
-      if (ec == http::error::body_limit) {
-        return ResourceExhaustedError(std::string(method) + ": " + Where() + ": response body exceeds " +
-                                      std::to_string(options.max_response_bytes) + " bytes");
-      }
-      if (ec == http::error::header_limit) {
-        return ResourceExhaustedError(std::string(method) + ": " + Where() + ": response headers exceed " +
-                                      std::to_string(kHeaderLimit) + " bytes");
-      }
-      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == http::error::partial_message) {
-        return UnavailableError(std::string(method) + ": " + Where() +
-                                (parser.got_some() ? ": connection closed in the middle of the response"
-                                                   : ": connection closed before a response"));
-      }
-      return Transport(method, "receive", ec);
-    }
-    stream.expires_never();
-    http::response<http::string_body> res = parser.release();
-    if (!res.keep_alive()) Close();
-    const unsigned status = res.result_int();
-    if (status < 200 || status > 299) {
-      return UnavailableError(std::string(method) + ": " + Where() + ": HTTP " + std::to_string(status) + " " +
-                              Sanitize(std::string_view(res.reason().data(), res.reason().size()), 64) +
-                              (res.body().empty() ? "" : ": " + Sanitize(res.body(), 200)));
-    }
-    *response = std::move(res.body());
-    return OkStatus();
-  }
 };
 
 RpcClient::RpcClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-RpcClient::~RpcClient() {
-  if (impl_) {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->Close();
-  }
-}
+RpcClient::~RpcClient() = default;
 
 StatusOr<std::unique_ptr<RpcClient>> RpcClient::Create(std::string_view url, RpcOptions options) {
-  ASSIGN_OR_RETURN(RpcUrl parsed, ParseRpcUrl(url));
   if (options.max_response_bytes == 0) return InvalidArgumentError("rpc: max_response_bytes must be positive");
   if (options.connect_timeout.count() <= 0 || options.request_timeout.count() <= 0) {
     return InvalidArgumentError("rpc: timeouts must be positive");
   }
+  HttpOptions http;
+  http.connect_timeout = options.connect_timeout;
+  http.request_timeout = options.request_timeout;
+  http.max_response_bytes = options.max_response_bytes;
+  http.ca_file = std::move(options.ca_file);
   auto impl = std::make_unique<Impl>();
-  const bool default_port = parsed.port == (parsed.tls ? 443 : 80);
-  const bool ipv6 = parsed.host.find(':') != std::string::npos;
-  impl->host_port = (ipv6 ? "[" + parsed.host + "]" : parsed.host) +
-                    (default_port ? "" : ":" + std::to_string(parsed.port));
-  if (parsed.tls) {
-    try {
-      impl->tls_context.emplace(asio::ssl::context::tls_client);
-      impl->tls_context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                                     asio::ssl::context::no_tlsv1_1);
-      beast::error_code ec;
-      if (options.ca_file.empty()) {
-        impl->tls_context->set_default_verify_paths(ec);
-      } else {
-        impl->tls_context->load_verify_file(options.ca_file, ec);
-      }
-      if (ec) return InvalidArgumentError("rpc: cannot load CA certificates: " + ec.message());
-    } catch (const std::exception& e) {
-      return InternalError(std::string("rpc: TLS context: ") + e.what());
-    }
-  }
-  impl->url = std::move(parsed);
-  impl->options = std::move(options);
+  ASSIGN_OR_RETURN(impl->conn, HttpConnection::Create(url, std::move(http), "rpc url"));
   return std::unique_ptr<RpcClient>(new RpcClient(std::move(impl)));
 }
 
-const RpcUrl& RpcClient::url() const { return impl_->url; }
+const RpcUrl& RpcClient::url() const { return impl_->conn->url(); }
 
-uint64_t RpcClient::connections_opened() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->connections_opened;
-}
+uint64_t RpcClient::connections_opened() const { return impl_->conn->connections_opened(); }
 
 StatusOr<json> RpcClient::Call(std::string_view method, const json& params) {
   if (method.empty() || method.size() > 64 ||
@@ -682,8 +335,7 @@ StatusOr<json> RpcClient::Call(std::string_view method, const json& params) {
   }
   const std::string m(method);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Impl& s = *impl_;
-  const uint64_t id = s.next_id++;
+  const uint64_t id = impl_->next_id++;
   std::string body;
   try {
     body = json{{"jsonrpc", "2.0"}, {"id", id}, {"method", m}, {"params", params}}.dump();
@@ -691,23 +343,12 @@ StatusOr<json> RpcClient::Call(std::string_view method, const json& params) {
     return InvalidArgumentError(m + ": params cannot be serialized (invalid UTF-8)");
   }
 
-  std::string response;
-  // Asio reports errors through error codes here; what could still throw (allocation,
-  // SSL_new) stops at this boundary.
-  try {
-    for (int attempt = 0;; ++attempt) {
-      const bool reused = s.connected;
-      if (!s.connected) RETURN_IF_ERROR(s.Connect(m));
-      bool maybe_stale = false;
-      Status st = s.Exchange(m, body, &response, &maybe_stale);
-      if (st.ok()) break;
-      if (attempt == 0 && reused && maybe_stale) continue;
-      return st;
-    }
-  } catch (const std::exception& e) {
-    s.Close();
-    return UnavailableError(m + ": " + s.Where() + ": " + e.what());
+  ASSIGN_OR_RETURN(HttpResponse http, impl_->conn->Post(m, {}, body));
+  if (http.status < 200 || http.status > 299) {
+    return UnavailableError(m + ": " + impl_->conn->host_port() + ": HTTP " + std::to_string(http.status) + " " +
+                            Sanitize(http.reason, 64) + (http.body.empty() ? "" : ": " + Sanitize(http.body, 200)));
   }
+  const std::string& response = http.body;
 
   StatusOr<json> doc = ParseJsonStrict(response, m + ": response");
   if (!doc.ok()) return InvalidArgumentError(doc.status().message() + ": " + Sanitize(response, 120));

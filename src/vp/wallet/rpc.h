@@ -16,9 +16,10 @@
 // the node's code and message (read it back with GetRpcError). Messages name host:port
 // but never the URL path or query, which often hold a provider's API key.
 //
-// One RpcClient keeps one keep-alive connection and serializes calls on it (thread-safe;
-// use several clients for parallel requests). A reused connection that turns out to be
-// closed by the server is reopened once, only when no byte of the answer was received.
+// One RpcClient keeps one keep-alive connection (HttpConnection, http_post.h) and
+// serializes calls on it (thread-safe; use several clients for parallel requests). A
+// reused connection that turns out to be closed by the server is reopened once, only when
+// no byte of the answer was received.
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,7 @@
 #include "vp/eth/address.h"
 #include "vp/eth/transaction.h"
 #include "vp/eth/uint256.h"
+#include "vp/wallet/http_post.h"
 
 namespace vp::wallet {
 
@@ -48,18 +50,13 @@ struct RpcOptions {
   std::string ca_file;
 };
 
-// A parsed rpcUrl: http://host[:port][/path][?query] or https://...
-struct RpcUrl {
-  bool tls = false;
-  std::string host;    // a DNS name, an IPv4 address, or an IPv6 address without brackets
-  uint16_t port = 0;   // 80 / 443 when absent
-  std::string target;  // path and query, "/" when absent
-};
+// A parsed rpcUrl (http_post.h).
+using RpcUrl = HttpUrl;
 
-// Strict: the scheme is lower-case "http" or "https"; the host is a DNS name (letters,
-// digits, '-', '.'), an IPv4 address or a bracketed IPv6 address; the port is 1..65535
-// without leading zeros; path and query hold only RFC 3986 characters. Userinfo
-// ("user:pass@"), fragments, spaces, control and non-ASCII characters are kInvalidArgument.
+// ParseHttpUrl with messages starting "rpc url: ". Strict: the scheme is lower-case "http"
+// or "https"; the host is a DNS name, an IPv4 address or a bracketed IPv6 address; the port
+// is 1..65535 without leading zeros; path and query hold only RFC 3986 characters.
+// Userinfo, fragments, spaces, control and non-ASCII characters are kInvalidArgument.
 StatusOr<RpcUrl> ParseRpcUrl(std::string_view url);
 
 enum class BlockTag { kLatest, kPending, kSafe, kFinalized, kEarliest };

@@ -36,6 +36,7 @@
 
 #include "vp/base/test_util.h"
 #include "vp/eth/transaction.h"
+#include "vp/wallet/hardhat_fixture.h"
 
 namespace vp::wallet {
 namespace {
@@ -739,121 +740,10 @@ constexpr std::string_view kAddr0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 constexpr std::string_view kAddr1 = "0x70997970C51812dc3a010c7d01b50E9D17DC79C8";
 const U256 kOneEther = U256(1000000000000000000ull);
 
-std::string SourceDir() {
-  const char* env = std::getenv("VP_SOURCE_DIR");
-  return env != nullptr && *env != '\0' ? env : VP_SOURCE_DIR_DEFAULT;
-}
-
-uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class Hardhat : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    const std::string chain = SourceDir() + "/tests/chain";
-    const std::string cli = chain + "/node_modules/hardhat/internal/cli/cli.js";
-    if (!std::filesystem::exists(cli)) {
-      error_ = "Hardhat is not installed (" + cli + " is missing): run scripts/setup "
-               "(or npm ci --prefix tests/chain)";
-      return;
-    }
-    for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) Start(chain);
-  }
-
-  static void Start(const std::string& chain) {
-    port_ = FreePort();
-    log_ = "/tmp/vp-rpc-hardhat-" + std::to_string(::getpid()) + ".log";
-    int stdin_pipe[2];
-    if (::pipe(stdin_pipe) != 0) {
-      error_ = "pipe failed";
-      return;
-    }
-    // Everything the child needs is prepared before fork: it only calls exec-safe functions.
-    const std::string script = chain + "/node.mjs";
-    const std::string port = std::to_string(port_);
-    const auto started = std::chrono::steady_clock::now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      // The launcher and Hardhat form one process group, stopped together; both also stop
-      // when this test binary dies (SIGTERM on parent death, end of file on stdin).
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      ::dup2(stdin_pipe[0], 0);
-      ::close(stdin_pipe[0]);
-      ::close(stdin_pipe[1]);
-      const int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (log >= 0) {
-        ::dup2(log, 1);
-        ::dup2(log, 2);
-      }
-      ::execlp("node", "node", script.c_str(), port.c_str(), "--watch-stdin", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(stdin_pipe[0]);
-    stdin_fd_ = stdin_pipe[1];
-    ::fcntl(stdin_fd_, F_SETFD, FD_CLOEXEC);
-    if (pid < 0) {
-      error_ = "fork failed";
-      return;
-    }
-    pid_ = pid;
-    RpcOptions o;
-    o.connect_timeout = 1s;
-    o.request_timeout = 5s;
-    auto rpc = RpcClient::Create("http://127.0.0.1:" + std::to_string(port_), o);
-    while (std::chrono::steady_clock::now() - started < 90s) {
-      int wstatus = 0;
-      if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
-        error_ = "the Hardhat launcher exited before answering; its log:\n" + vp::testing::ReadFile(log_);
-        pid_ = -1;
-        ::close(stdin_fd_);
-        return;
-      }
-      if ((*rpc)->ChainId().ok()) {
-        startup_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                          .count();
-        std::cout << "[ hardhat  ] http://127.0.0.1:" << port_ << " answered eth_chainId after " << startup_ms_
-                  << " ms\n";
-        error_.clear();
-        return;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    error_ = "Hardhat did not answer within 90 s; its log:\n" + vp::testing::ReadFile(log_);
-    Stop();
-  }
-
-  static void Stop() {
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGTERM);
-      int wstatus = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &wstatus, WNOHANG) == 0; ++i) std::this_thread::sleep_for(50ms);
-      if (::waitpid(pid_, &wstatus, WNOHANG) == 0) {
-        ::kill(-pid_, SIGKILL);
-        ::waitpid(pid_, &wstatus, 0);
-      }
-      pid_ = -1;
-      ::close(stdin_fd_);
-    }
-  }
-
-  static void TearDownTestSuite() {
-    Stop();
-    std::error_code ec;
-    std::filesystem::remove(log_, ec);
-  }
+  static void SetUpTestSuite() { error_ = node_.Start(); }
+  static void TearDownTestSuite() { node_.Stop(); }
 
   void SetUp() override {
     ASSERT_TRUE(error_.empty()) << error_;
@@ -878,7 +768,7 @@ class Hardhat : public ::testing::Test {
     EXPECT_TRUE(reverted.ok() && *reverted == json(true)) << reverted.status().ToString();
   }
 
-  static std::string url() { return "http://127.0.0.1:" + std::to_string(port_); }
+  static std::string url() { return node_.url(); }
 
   // An EIP-1559 transfer from account #0, fees from eth_feeHistory.
   eth::Transaction Transfer(uint64_t nonce, const U256& value) {
@@ -903,12 +793,8 @@ class Hardhat : public ::testing::Test {
     return st.ok() ? *st : eth::SignedTransaction{};
   }
 
+  static inline testing::HardhatNode node_;
   static inline std::string error_ = "not started";
-  static inline pid_t pid_ = -1;
-  static inline int stdin_fd_ = -1;
-  static inline uint16_t port_ = 0;
-  static inline std::string log_;
-  static inline int64_t startup_ms_ = 0;
 
   std::unique_ptr<RpcClient> rpc_;
   json snapshot_;
