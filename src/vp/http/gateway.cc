@@ -37,7 +37,10 @@
 #include "vp/http/vp1_auth.h"
 #include "vp/http/custody.h"
 #include "vp/signer/launcher.h"
+#include "vp/wallet/broadcast.h"
+#include "vp/wallet/chains.h"
 #include "vp/wallet/policy.h"
+#include "vp/wallet/webhooks.h"
 #include "vp/wallet/wallets.h"
 #include "vp/store/db.h"
 #include "vp/store/idempotency.h"
@@ -190,6 +193,9 @@ struct Gateway::Impl {
   std::unique_ptr<store::ReplayRepo> replay_repo;
   std::shared_ptr<signer::Launcher> custody;  // null when [custody] enabled = false
   std::unique_ptr<wallet::WalletService> wallets;  // with custody
+  std::unique_ptr<wallet::ChainRegistry> chains;
+  std::unique_ptr<wallet::WebhookService> webhooks;  // the transactions' event sink
+  std::unique_ptr<wallet::Broadcaster> broadcaster;
   std::unique_ptr<wallet::TransactionService> transactions;
   MemoryRateLimiter limiter;       // one gateway (SQLite)
   LeasedRateLimiter leased;         // several gateways (PostgreSQL)
@@ -696,6 +702,9 @@ struct Gateway::Impl {
     std::function<StatusOr<json>()> fn = std::move(*work);
     auto out = co_await OnStore(op, fn);
     if (!out.ok()) co_return WalletError(out.status(), req);
+    // The work may have enqueued jobs (broadcasts, webhook deliveries): run them now rather
+    // than at the workers' next poll.
+    if (workers && req.method != "GET") workers->Notify();
     co_return DataResponse(*out, ok_status);
   }
   using Work = std::function<StatusOr<json>()>;
@@ -771,6 +780,130 @@ struct Gateway::Impl {
     };
     return RunWalletWork(req, "wallet_tx_list", work(), 200);
   }
+  // ---- chains and webhooks (docs/chains.md, docs/api.md "Webhooks") ----
+
+  static StatusOr<uint64_t> ParseChainId(std::string_view text) {
+    ASSIGN_OR_RETURN(int64_t id, ParseNonNegative(text, "chainId"));
+    if (id == 0) return InvalidArgumentError("chainId: must be positive");
+    return static_cast<uint64_t>(id);
+  }
+
+  asio::awaitable<Response> PutChain(Request& req, const Principal& p) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(uint64_t id, ParseChainId(req.Param("chainId")));
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      wallet::ChainConfig cfg;
+      for (const auto& [k, v] : j.items()) {
+        if (k == "rpcUrl" && v.is_string()) {
+          cfg.rpc_url = v.get<std::string>();
+        } else if (k == "confirmations" && v.is_number_integer()) {
+          cfg.confirmations = v.get<int64_t>();
+        } else {
+          return InvalidArgumentError(k == "rpcUrl" || k == "confirmations" ? k + ": wrong type"
+                                                                            : "unknown field " + k);
+        }
+      }
+      if (cfg.rpc_url.empty()) return InvalidArgumentError("rpcUrl: required string");
+      return Work([this, id, cfg, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
+        if (Status s = chains->Put(id, cfg, who, now); !s.ok()) return s;
+        ASSIGN_OR_RETURN(wallet::Chain c, chains->Get(id));
+        return wallet::ChainJson(c);
+      });
+    };
+    return RunWalletWork(req, "chain_put", work(), 200);
+  }
+  asio::awaitable<Response> GetChain(Request& req, const Principal&) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(uint64_t id, ParseChainId(req.Param("chainId")));
+      return Work([this, id]() -> StatusOr<json> {
+        ASSIGN_OR_RETURN(wallet::Chain c, chains->Get(id));
+        return wallet::ChainJson(c);
+      });
+    };
+    return RunWalletWork(req, "chain_get", work(), 200);
+  }
+  asio::awaitable<Response> ListChains(Request& req, const Principal&) {
+    return RunWalletWork(req, "chain_list", Work([this]() -> StatusOr<json> {
+                           ASSIGN_OR_RETURN(std::vector<wallet::Chain> all, chains->List());
+                           json out = json::array();
+                           for (const wallet::Chain& c : all) out.push_back(wallet::ChainJson(c));
+                           return json{{"chains", out}};
+                         }), 200);
+  }
+
+  asio::awaitable<Response> CreateWebhook(Request& req, const Principal& p) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      return Work([this, j, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
+        ASSIGN_OR_RETURN(wallet::CreatedWebhook w, webhooks->Create(j, who, now));
+        return wallet::CreatedWebhookJson(w);
+      });
+    };
+    return RunWalletWork(req, "webhook_create", work(), 201);
+  }
+  asio::awaitable<Response> ListWebhooks(Request& req, const Principal&) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
+      std::string after;
+      int64_t limit = 100;
+      for (const auto& kv : params) {
+        if (kv.first == "after") after = kv.second;
+        if (kv.first == "limit") {
+          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
+        }
+      }
+      return Work([this, after, limit]() -> StatusOr<json> {
+        ASSIGN_OR_RETURN(std::vector<wallet::Webhook> all, webhooks->List(after, limit));
+        json list = json::array();
+        for (const wallet::Webhook& w : all) list.push_back(wallet::WebhookJson(w));
+        json next = static_cast<int64_t>(all.size()) == limit && !all.empty() ? json(all.back().id) : json(nullptr);
+        return json{{"webhooks", list}, {"next", next}};
+      });
+    };
+    return RunWalletWork(req, "webhook_list", work(), 200);
+  }
+  asio::awaitable<Response> GetWebhook(Request& req, const Principal&) {
+    return RunWalletWork(req, "webhook_get", Work([this, id = std::string(req.Param("id"))]() -> StatusOr<json> {
+                           ASSIGN_OR_RETURN(wallet::Webhook w, webhooks->Get(id));
+                           return wallet::WebhookJson(w);
+                         }), 200);
+  }
+  asio::awaitable<Response> DeleteWebhook(Request& req, const Principal&) {
+    return RunWalletWork(req, "webhook_delete", Work([this, id = std::string(req.Param("id"))]() -> StatusOr<json> {
+                           if (Status s = webhooks->Delete(id); !s.ok()) return s;
+                           return json{{"id", id}, {"deleted", true}};
+                         }), 200);
+  }
+  asio::awaitable<Response> SetWebhookEnabled(Request& req, const Principal& p) {
+    const bool enable = LastSegment(req.path) == "enable";  // routes: .../enable, .../disable
+    return RunWalletWork(req, "webhook_enable",
+                         Work([this, enable, id = std::string(req.Param("id")), who = p.key_id,
+                               now = NowMs()]() -> StatusOr<json> {
+                           StatusOr<wallet::Webhook> w = enable ? webhooks->Enable(id, now)
+                                                                : webhooks->Disable(id, who, now);
+                           if (!w.ok()) return w.status();
+                           return wallet::WebhookJson(*w);
+                         }), 200);
+  }
+  asio::awaitable<Response> WebhookDeliveries(Request& req, const Principal&) {
+    auto work = [&]() -> StatusOr<Work> {
+      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
+      std::string cursor;
+      int64_t limit = 100;
+      for (const auto& kv : params) {
+        if (kv.first == "cursor") cursor = kv.second;
+        if (kv.first == "limit") {
+          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
+        }
+      }
+      return Work([this, id = std::string(req.Param("id")), cursor, limit]() -> StatusOr<json> {
+        ASSIGN_OR_RETURN(wallet::DeliveryPage page, webhooks->Deliveries(id, limit, cursor));
+        return wallet::DeliveryPageJson(page);
+      });
+    };
+    return RunWalletWork(req, "webhook_deliveries", work(), 200);
+  }
+
   asio::awaitable<Response> DecideTransaction(Request& req, const Principal& p) {
     const bool approve = LastSegment(req.path) == "approve";  // routes: .../approve, .../reject
     auto work = [&]() -> StatusOr<Work> {
@@ -1044,6 +1177,21 @@ struct Gateway::Impl {
       Add("POST", decision, Access::kAuthenticated, {"approver", "admin"}, AuditMode::kDurable, true,
           &Impl::DecideTransaction);
     }
+    Add("PUT", "/v1/chains/{chainId}", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false, &Impl::PutChain);
+    Add("GET", "/v1/chains", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::ListChains);
+    Add("GET", "/v1/chains/{chainId}", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::GetChain);
+    Add("POST", "/v1/webhooks", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false, &Impl::CreateWebhook);
+    Add("GET", "/v1/webhooks", Access::kAuthenticated, {"admin", "auditor"}, AuditMode::kAsync, false,
+        &Impl::ListWebhooks);
+    Add("GET", "/v1/webhooks/{id}", Access::kAuthenticated, {"admin", "auditor"}, AuditMode::kAsync, false,
+        &Impl::GetWebhook);
+    Add("DELETE", "/v1/webhooks/{id}", Access::kAuthenticated, {"admin"}, AuditMode::kDurable, false,
+        &Impl::DeleteWebhook);
+    for (const char* action : {"/v1/webhooks/{id}/disable", "/v1/webhooks/{id}/enable"}) {
+      Add("POST", action, Access::kAuthenticated, {"admin"}, AuditMode::kDurable, true, &Impl::SetWebhookEnabled);
+    }
+    Add("GET", "/v1/webhooks/{id}/deliveries", Access::kAuthenticated, {"admin", "auditor"}, AuditMode::kAsync, false,
+        &Impl::WebhookDeliveries);
     Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
@@ -1053,8 +1201,18 @@ struct Gateway::Impl {
 
   // Registers the handlers of every job queue this gateway serves; returns how many.
   size_t RegisterJobHandlers(store::WorkerPool& pool) {
-    (void)pool;
-    return 0;
+    size_t n = 0;
+    if (broadcaster) {
+      Status s = broadcaster->RegisterHandlers(pool);
+      if (s.ok()) n += 2;
+      else log->error(LogFields("broadcast jobs not registered", {{"error", s.ToString()}}));
+    }
+    if (webhooks && custody) {
+      Status s = webhooks->RegisterHandlers(pool);
+      if (s.ok()) ++n;
+      else log->error(LogFields("webhook jobs not registered", {{"error", s.ToString()}}));
+    }
+    return n;
   }
 
   Status StartWorkers();
@@ -1226,6 +1384,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   ASSIGN_OR_RETURN(g.db, store::OpenDb(config.DbUrl(), db_options));
   g.distributed = g.db->dialect() == store::Dialect::kPostgres;
   ASSIGN_OR_RETURN(SecureBuffer pepper, ApiKeyService::LoadOrCreatePepper(config.data_dir));
+  ASSIGN_OR_RETURN(SecureBuffer webhook_key, wallet::WebhookService::DeriveSecretKey(pepper.view()));
   g.keys = std::make_unique<ApiKeyService>(*g.db, std::move(pepper), config.key_cache_ms);
   if (config.custody_enabled) {
     std::vector<std::string> warnings;
@@ -1235,7 +1394,11 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
     ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
     g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
-    g.transactions = std::make_unique<wallet::TransactionService>(*g.db, *g.wallets);
+    g.chains = std::make_unique<wallet::ChainRegistry>(*g.db);
+    g.webhooks = std::make_unique<wallet::WebhookService>(*g.db, std::move(webhook_key));
+    g.broadcaster = std::make_unique<wallet::Broadcaster>(*g.db, *g.wallets, *g.chains, *g.webhooks);
+    g.transactions =
+        std::make_unique<wallet::TransactionService>(*g.db, *g.wallets, *g.webhooks, g.broadcaster.get());
   } else {
     ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
   }

@@ -1,0 +1,73 @@
+// docs/openapi.yaml describes exactly the routes the gateway serves: every route in the
+// router appears in the spec and every operation in the spec is a route. The spec's layout
+// is fixed for this check: path keys at two spaces under `paths:`, methods at four.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "vp/http/gateway.h"
+
+namespace vp::http {
+namespace {
+
+std::set<std::string> SpecOperations(const std::string& text) {
+  std::set<std::string> ops;
+  std::istringstream in(text);
+  std::string line, path;
+  bool in_paths = false;
+  const std::regex path_re(R"(^  (/[^ :]*):\s*$)");
+  const std::regex method_re(R"(^    (get|put|post|delete|patch|head|options):\s*$)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') in_paths = line.rfind("paths:", 0) == 0;
+    if (!in_paths) continue;
+    if (std::regex_match(line, m, path_re)) {
+      path = m[1];
+    } else if (std::regex_match(line, m, method_re) && !path.empty()) {
+      std::string method = m[1];
+      for (char& c : method) c = static_cast<char>(c - 'a' + 'A');
+      ops.insert(method + " " + path);
+    }
+  }
+  return ops;
+}
+
+TEST(OpenApi, SpecAndRouterListTheSameRoutes) {
+  std::ifstream f(std::string(VP_SOURCE_DIR) + "/docs/openapi.yaml");
+  ASSERT_TRUE(f.good()) << "docs/openapi.yaml is missing";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  ASSERT_EQ(text.rfind("openapi: 3.1", 0), 0u) << "not an OpenAPI 3.1 document";
+  const std::set<std::string> spec = SpecOperations(text);
+  std::set<std::string> routes;
+  for (const std::string& r : Gateway::RouteLabels()) routes.insert(r);
+  ASSERT_FALSE(routes.empty());
+  for (const std::string& r : routes) EXPECT_EQ(spec.count(r), 1u) << "route not in docs/openapi.yaml: " << r;
+  for (const std::string& s : spec) EXPECT_EQ(routes.count(s), 1u) << "docs/openapi.yaml describes no route: " << s;
+}
+
+TEST(OpenApi, TheLineReaderFindsPathsAndMethodsOnly) {
+  const std::string doc =
+      "openapi: 3.1.0\n"
+      "paths:\n"
+      "  /v1/a/{id}:\n"
+      "    parameters:\n"
+      "      - name: id\n"
+      "    get:\n"
+      "      summary: x\n"
+      "    post:\n"
+      "  /v1/b:\n"
+      "    delete:\n"
+      "components:\n"
+      "  /not/a/path:\n"
+      "    get:\n";
+  EXPECT_EQ(SpecOperations(doc), (std::set<std::string>{"GET /v1/a/{id}", "POST /v1/a/{id}", "DELETE /v1/b"}));
+}
+
+}  // namespace
+}  // namespace vp::http
