@@ -171,6 +171,29 @@ json RunLoad(const LoadOptions& o) {
 
 std::string Capture(const std::string& cmd) { return vp::testing::RunCapture(cmd); }
 
+// One signed request, synchronously (setting up the benchmark: a wallet to sign with).
+json SignedCall(const LoadOptions& o, const std::string& method, const std::string& path, const std::string& body) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  stream.connect(tcp::endpoint(asio::ip::make_address(o.host), o.port), ec);
+  if (ec) return json{{"error", ec.message()}};
+  const std::string query = "n=setup_" + std::to_string(::getpid());
+  bhttp::request<bhttp::string_body> req{method == "POST" ? bhttp::verb::post : bhttp::verb::get, path + "?" + query, 11};
+  req.set(bhttp::field::host, o.host);
+  req.set(bhttp::field::authorization,
+          vp::http::Vp1AuthorizationHeader(o.key_id, vp::AsBytes(o.secret), method, path, query, NowS(), body));
+  req.set(bhttp::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  if (!ec) bhttp::read(stream, buffer, res, ec);
+  if (ec) return json{{"error", ec.message()}};
+  return json::parse(res.body(), nullptr, false);
+}
+
 // Starts `vaultproof serve` with limits raised for the benchmark; returns its pid and port.
 pid_t StartServer(const std::string& bin, const std::string& dir, const std::string& db, int server_threads,
                   uint16_t* port) {
@@ -207,14 +230,15 @@ pid_t StartServer(const std::string& bin, const std::string& dir, const std::str
 void Usage() {
   std::cerr << "usage: http_load [--host H] [--port P] --key-id ID --secret S [--method GET|POST] [--path P]\n"
                "                 [--body JSON] [--connections N] [--threads N] [--duration S] [--warmup S]\n"
-               "       http_load --vaultproof BIN [--db URL] [--server-threads N] [--out FILE] [--duration S]\n";
+               "       http_load --vaultproof BIN [--db URL] [--server-threads N] [--out FILE] [--duration S]\n"
+               "                 [--scenario gateway|sign]   (sign: POST /v1/wallets/{id}/sign/transaction)\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   LoadOptions o;
-  std::string vaultproof, out_file, db;
+  std::string vaultproof, out_file, db, scenario = "gateway";
   int server_threads = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -240,12 +264,13 @@ int main(int argc, char** argv) {
     else if (a == "--db") db = next();
     else if (a == "--server-threads") server_threads = std::atoi(next().c_str());
     else if (a == "--out") out_file = next();
+    else if (a == "--scenario") scenario = next();
     else {
       Usage();
       return 2;
     }
   }
-  if (o.connections < 1 || o.threads < 1 || o.duration_s <= 0) {
+  if (o.connections < 1 || o.threads < 1 || o.duration_s <= 0 || (scenario != "gateway" && scenario != "sign")) {
     Usage();
     return 2;
   }
@@ -262,7 +287,8 @@ int main(int argc, char** argv) {
 
   char tmpl[] = "/tmp/vp-http-load-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
-  std::string created = Capture(vaultproof + " api-key create --data-dir " + dir + " --role operator --name bench" +
+  std::string created = Capture(vaultproof + " api-key create --data-dir " + dir + " --role " +
+                                (scenario == "sign" ? "admin" : "operator") + " --name bench" +
                                 (db.empty() ? "" : " --db '" + db + "'"));
   json key = json::parse(created, nullptr, false);
   if (!key.is_object() || !key.contains("keyId")) {
@@ -277,17 +303,37 @@ int main(int argc, char** argv) {
     return 1;
   }
   json results = json::array();
+  if (scenario == "sign") {
+    // End-to-end signing: auth, limits, idempotency-free POST, the wallet's key blob from
+    // the store, the signer process, and a durable audit record before each response.
+    json w = SignedCall(o, "POST", "/v1/wallets", R"({"name":"bench","chain":"evm","kind":"single"})");
+    if (!w.contains("data") || !w["data"].contains("id")) {
+      std::cerr << "http_load: cannot create a wallet: " << w.dump() << "\n";
+      ::kill(pid, SIGTERM);
+      return 1;
+    }
+    LoadOptions sign = o;
+    sign.method = "POST";
+    sign.path = "/v1/wallets/" + w["data"]["id"].get<std::string>() + "/sign/transaction";
+    sign.body = R"({"transaction":{"type":2,"chainId":1,"nonce":7,"to":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8",)"
+                R"("value":"1000000000000000000","gasLimit":21000,"maxFeePerGas":"30000000000",)"
+                R"("maxPriorityFeePerGas":"1000000000"}})";
+    results.push_back(RunLoad(sign));
+    std::cerr << results.back().dump() << "\n";
+  }
   LoadOptions ping = o;
   ping.method = "GET";
   ping.path = "/v1/ping";
-  results.push_back(RunLoad(ping));
-  std::cerr << results.back().dump() << "\n";
   LoadOptions echo = o;
   echo.method = "POST";
   echo.path = "/v1/echo";
   echo.body = R"({"amount":"1000000000000000000","to":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","memo":"bench"})";
-  results.push_back(RunLoad(echo));
-  std::cerr << results.back().dump() << "\n";
+  if (scenario == "gateway") {
+    results.push_back(RunLoad(ping));
+    std::cerr << results.back().dump() << "\n";
+    results.push_back(RunLoad(echo));
+    std::cerr << results.back().dump() << "\n";
+  }
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -299,7 +345,7 @@ int main(int argc, char** argv) {
     if (std::fscanf(f, "%lf", &load1) != 1) load1 = -1;
     std::fclose(f);
   }
-  json doc = {{"benchmark", "http_load"},
+  json doc = {{"benchmark", scenario == "sign" ? "http_load --scenario sign" : "http_load"},
               {"store", db.empty() ? "sqlite" : "postgres"},
               {"cores", std::thread::hardware_concurrency()},
               {"loadAverageAfter", load1},
