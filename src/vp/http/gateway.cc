@@ -792,20 +792,20 @@ struct Gateway::Impl {
     auto work = [&]() -> StatusOr<Work> {
       ASSIGN_OR_RETURN(uint64_t id, ParseChainId(req.Param("chainId")));
       ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
-      wallet::ChainConfig cfg;
+      wallet::ChainConfig chain;
       for (const auto& [k, v] : j.items()) {
         if (k == "rpcUrl" && v.is_string()) {
-          cfg.rpc_url = v.get<std::string>();
+          chain.rpc_url = v.get<std::string>();
         } else if (k == "confirmations" && v.is_number_integer()) {
-          cfg.confirmations = v.get<int64_t>();
+          chain.confirmations = v.get<int64_t>();
         } else {
           return InvalidArgumentError(k == "rpcUrl" || k == "confirmations" ? k + ": wrong type"
                                                                             : "unknown field " + k);
         }
       }
-      if (cfg.rpc_url.empty()) return InvalidArgumentError("rpcUrl: required string");
-      return Work([this, id, cfg, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
-        if (Status s = chains->Put(id, cfg, who, now); !s.ok()) return s;
+      if (chain.rpc_url.empty()) return InvalidArgumentError("rpcUrl: required string");
+      return Work([this, id, chain, who = p.key_id, now = NowMs()]() -> StatusOr<json> {
+        if (Status s = chains->Put(id, chain, who, now); !s.ok()) return s;
         ASSIGN_OR_RETURN(wallet::Chain c, chains->Get(id));
         return wallet::ChainJson(c);
       });
