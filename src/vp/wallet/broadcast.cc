@@ -193,7 +193,8 @@ JobResult Broadcaster::Broadcast(uint64_t chain_id, std::string_view from_text) 
   const int64_t chain = static_cast<int64_t>(chain_id);
   StatusOr<std::unique_ptr<RpcClient>> rpc = chains_.Connect(chain_id);
   if (!rpc.ok()) return JobResult::Retry(rpc.status().ToString());
-  std::optional<Market> market;  // asked once per drain
+  // Asked once per drain and per kind of fee: EIP-1559 fee caps, or a gas price (types 0, 1).
+  std::optional<Market> market_1559, market_gas_price;
 
   // 1. Nonces, in approval order. Gas and fees are settled before the nonce is taken, so a
   // transaction that cannot be estimated (it would revert) fails without leaving a gap.
@@ -236,6 +237,7 @@ JobResult Broadcaster::Broadcast(uint64_t chain_id, std::string_view from_text) 
     const bool fees_given =
         request.contains("maxFeePerGas") || request.contains("maxPriorityFeePerGas") || request.contains("gasPrice");
     if (prepared.ok() && !fees_given) {
+      std::optional<Market>& market = tx->type == eth::TxType::kDynamicFee ? market_1559 : market_gas_price;
       if (!market) {
         StatusOr<Market> m = GetMarket(**rpc, tx->type, options_.fee_history_blocks);
         if (!m.ok()) return JobResult::Retry(m.status().ToString());
