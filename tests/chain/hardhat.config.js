@@ -9,7 +9,7 @@ module.exports = {
   defaultNetwork: "hardhat",
   networks: {
     hardhat: {
-      chainId: 31337,
+      chainId: 1337,
       hardfork: "cancun",
       initialBaseFeePerGas: 1000000000,
       accounts: {

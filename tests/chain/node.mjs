@@ -2,7 +2,7 @@
 // Starts the local Ethereum node of the tests (Hardhat, configured by hardhat.config.js in
 // this folder) on 127.0.0.1:PORT and waits until it answers eth_chainId.
 //
-//   node tests/chain/node.mjs 8545            # prints "ready http://127.0.0.1:8545 chainId=31337 in 1017 ms"
+//   node tests/chain/node.mjs 8545            # prints "ready http://127.0.0.1:8545 chainId=1337 in 1017 ms"
 //   node tests/chain/node.mjs 8545 --watch-stdin
 //
 // The node runs until this process gets SIGINT/SIGTERM/SIGHUP (it is stopped with it) or

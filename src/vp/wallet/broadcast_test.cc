@@ -36,7 +36,7 @@ using eth::U256;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr uint64_t kChain = 31337;  // tests/chain/hardhat.config.js
+constexpr uint64_t kChain = 1337;  // tests/chain/hardhat.config.js
 constexpr std::string_view kAddr1 = "0x70997970C51812dc3a010c7d01b50E9D17DC79C8";  // Hardhat account #1
 constexpr std::string_view kOneEther = "1000000000000000000";
 
@@ -204,7 +204,7 @@ TEST_F(BroadcastTest, ChainIsStoredOnlyWhenTheEndpointServesItsId) {
   EXPECT_EQ(c->config.rpc_url, node_.url());
   EXPECT_EQ(c->config.confirmations, 0);
 
-  // The endpoint serves 31337, not 1: refused, nothing stored.
+  // The endpoint serves 1337, not 1: refused, nothing stored.
   Status s = chains_->Put(1, {.rpc_url = node_.url(), .confirmations = 12}, "admin", NowMs());
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_EQ(RefusalCode(s), "CHAIN_ID_MISMATCH") << s.ToString();

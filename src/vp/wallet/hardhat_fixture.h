@@ -1,8 +1,10 @@
-// Test support: a real Hardhat node (tests/chain/node.mjs, Hardhat 2.29.1, chain id 31337)
-// on a free local port, for the tests that talk to a chain (rpc_test, broadcast_test).
-// Hardhat missing is an error that says to run scripts/setup, never a skip. The node and
-// its launcher form one process group, stopped together by Stop(); they also stop when the
-// test binary dies (parent-death signal, end of file on stdin).
+// Test support: a real Hardhat node (tests/chain/node.mjs, Hardhat 2.29.1, chain id 1337)
+// on a free local port, for the tests that talk to a chain (rpc_test, broadcast_test,
+// custody_e2e_test). Hardhat missing is an error that says to run scripts/setup, never a
+// skip. The node and its launcher form one process group, started by PID and stopped
+// together by Stop(); they also stop when the test binary dies (parent-death signal, end
+// of file on stdin). XDG_DATA_HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME point at a fresh
+// temp folder (removed by Stop), so Hardhat writes nothing under the home directory.
 //
 //   static HardhatNode node;                       // in SetUpTestSuite:
 //   std::string error = node.Start();              // "" once eth_chainId answered
@@ -25,7 +27,9 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "vp/base/test_util.h"
 #include "vp/wallet/rpc.h"
@@ -74,7 +78,10 @@ class HardhatNode {
   }
 
   void Stop() {
-    if (pid_ <= 0) return;
+    if (pid_ <= 0) {
+      RemoveHome();
+      return;
+    }
     using namespace std::chrono_literals;
     ::kill(-pid_, SIGTERM);
     int wstatus = 0;
@@ -87,6 +94,7 @@ class HardhatNode {
     ::close(stdin_fd_);
     std::error_code ec;
     std::filesystem::remove(log_, ec);
+    RemoveHome();
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -98,11 +106,30 @@ class HardhatNode {
     using namespace std::chrono_literals;
     port_ = FreePort();
     log_ = "/tmp/vp-hardhat-" + std::to_string(::getpid()) + "-" + std::to_string(port_) + ".log";
+    RemoveHome();
+    char home_tmpl[] = "/tmp/vp-hardhat-home-XXXXXX";
+    if (::mkdtemp(home_tmpl) == nullptr) return "mkdtemp failed";
+    home_ = home_tmpl;
     int stdin_pipe[2];
     if (::pipe(stdin_pipe) != 0) return "pipe failed";
     // Everything the child needs is prepared before fork: it only calls exec-safe functions.
     const std::string script = chain + "/node.mjs";
     const std::string port = std::to_string(port_);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (entry.starts_with("XDG_DATA_HOME=") || entry.starts_with("XDG_CONFIG_HOME=") ||
+          entry.starts_with("XDG_CACHE_HOME="))
+        continue;
+      env_strings.emplace_back(entry);
+    }
+    for (const char* name : {"XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"})
+      env_strings.push_back(std::string(name) + "=" + home_ + "/" + name);
+    std::vector<char*> envp;
+    for (std::string& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv = {const_cast<char*>("node"), const_cast<char*>(script.c_str()),
+                               const_cast<char*>(port.c_str()), const_cast<char*>("--watch-stdin"), nullptr};
     const auto started = std::chrono::steady_clock::now();
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -116,7 +143,7 @@ class HardhatNode {
         ::dup2(log, 1);
         ::dup2(log, 2);
       }
-      ::execlp("node", "node", script.c_str(), port.c_str(), "--watch-stdin", static_cast<char*>(nullptr));
+      ::execvpe("node", argv.data(), envp.data());
       ::_exit(127);
     }
     ::close(stdin_pipe[0]);
@@ -156,8 +183,16 @@ class HardhatNode {
     return "Hardhat did not answer within 90 s; its log:\n" + log;
   }
 
+  void RemoveHome() {
+    if (home_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(home_, ec);
+    home_.clear();
+  }
+
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
+  std::string home_;  // the XDG_* folders' parent
   uint16_t port_ = 0;
   std::string log_;
   int64_t startup_ms_ = 0;

@@ -774,7 +774,7 @@ class Hardhat : public ::testing::Test {
   eth::Transaction Transfer(uint64_t nonce, const U256& value) {
     eth::Transaction tx;
     tx.type = eth::TxType::kDynamicFee;
-    tx.chain_id = 31337;
+    tx.chain_id = 1337;
     tx.nonce = nonce;
     tx.to = addr1_;
     tx.value = value;
@@ -806,7 +806,7 @@ class Hardhat : public ::testing::Test {
 TEST_F(Hardhat, ChainIdBlockNumberAndFundedAccount) {
   StatusOr<U256> id = rpc_->ChainId();
   ASSERT_TRUE(id.ok()) << id.status().ToString();
-  EXPECT_EQ(*id, U256(31337));
+  EXPECT_EQ(*id, U256(1337));
   EXPECT_TRUE(rpc_->BlockNumber().ok());
   StatusOr<uint64_t> nonce = rpc_->GetTransactionCount(addr0_, BlockTag::kPending);
   ASSERT_TRUE(nonce.ok()) << nonce.status().ToString();
