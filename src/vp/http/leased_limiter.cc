@@ -13,6 +13,25 @@ const LeasedRateLimiter::Shard& LeasedRateLimiter::ShardOf(const std::string& bu
   return shards_[std::hash<std::string>{}(bucket) % kShards];
 }
 
+namespace {
+
+// Removes the bucket's leases that ended by now_ms (all of them with everything) and
+// returns the unused slots among them, to give back to the store.
+std::vector<store::RateLeaseReturn> TakeEnded(std::vector<LeasedRateLimiter::Held>& leases, int64_t now_ms,
+                                              bool everything) {
+  std::vector<store::RateLeaseReturn> out;
+  auto ended = [&](const LeasedRateLimiter::Held& h) {
+    return everything || h.slots <= 0 || h.expires_at_ms < now_ms;
+  };
+  for (const auto& h : leases) {
+    if (ended(h) && h.slots > 0) out.push_back({h.charged_at_ms, h.slots});
+  }
+  leases.erase(std::remove_if(leases.begin(), leases.end(), ended), leases.end());
+  return out;
+}
+
+}  // namespace
+
 std::optional<RateDecision> LeasedRateLimiter::TryLocal(const std::string& bucket, int64_t now_ms) {
   Shard& s = ShardOf(bucket);
   std::lock_guard<std::mutex> lock(s.mu);
@@ -58,11 +77,7 @@ LeasedRateLimiter::LeaseRequest LeasedRateLimiter::Prepare(const std::string& bu
   // Enough for hold_ms at the recent rate.
   const int64_t rate = std::max(b.hits_last_second, b.hits_this_second);
   q.want = std::clamp<int64_t>(rate * opt_.hold_ms / 1000, 1, opt_.max_chunk);
-  auto ended = [&](const Held& h) { return h.slots <= 0 || h.expires_at_ms < now_ms; };
-  for (const Held& h : b.leases) {
-    if (ended(h) && h.slots > 0) q.returns.push_back({h.charged_at_ms, h.slots});
-  }
-  b.leases.erase(std::remove_if(b.leases.begin(), b.leases.end(), ended), b.leases.end());
+  q.returns = TakeEnded(b.leases, now_ms, /*everything=*/false);
   return q;
 }
 
@@ -90,12 +105,7 @@ std::vector<LeasedRateLimiter::Returns> LeasedRateLimiter::TakeReturns(int64_t n
     std::lock_guard<std::mutex> lock(s.mu);
     for (auto it = s.buckets.begin(); it != s.buckets.end();) {
       Bucket& b = it->second;
-      Returns r{it->first, b.window_ms, b.kind, {}};
-      auto ended = [&](const Held& h) { return everything || h.slots <= 0 || h.expires_at_ms < now_ms; };
-      for (const Held& h : b.leases) {
-        if (ended(h) && h.slots > 0) r.returns.push_back({h.charged_at_ms, h.slots});
-      }
-      b.leases.erase(std::remove_if(b.leases.begin(), b.leases.end(), ended), b.leases.end());
+      Returns r{it->first, b.window_ms, b.kind, TakeEnded(b.leases, now_ms, everything)};
       if (!r.returns.empty() && r.window_ms > 0) out.push_back(std::move(r));
       if (b.leases.empty() && b.last_seen_ms < now_ms - 60'000 && b.refused_until_ms < now_ms) {
         it = s.buckets.erase(it);

@@ -67,12 +67,14 @@ class LeasedRateLimiter {
   // Slots held locally (tests, metrics).
   int64_t HeldSlots(const std::string& bucket, int64_t now_ms) const;
 
- private:
+  // One lease's slots still held here.
   struct Held {
     int64_t slots = 0;
     int64_t expires_at_ms = 0;
     int64_t charged_at_ms = 0;
   };
+
+ private:
   struct Bucket {
     int64_t window_ms = 0;
     store::WindowKind kind = store::WindowKind::kSliding;
