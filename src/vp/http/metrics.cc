@@ -82,19 +82,11 @@ uint64_t Metrics::RequestCount(size_t route, unsigned status) const {
 }
 
 void Metrics::Count(std::string_view name, std::string_view label, std::string_view value, uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
-  counters_[{std::string(name), std::string(label)}][std::string(value)] += n;
+  Count(name, Labels({{label, value}}), n);
 }
 
 void Metrics::Observe(std::string_view name, std::string_view label, std::string_view value, double seconds) {
-  Histogram* h = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = histograms_[{std::string(name), std::string(label)}][std::string(value)];
-    if (!slot) slot = std::make_unique<Histogram>();
-    h = slot.get();
-  }
-  h->Observe(seconds);
+  Observe(name, Labels({{label, value}}), seconds);
 }
 
 std::string Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
@@ -106,18 +98,16 @@ std::string Labels(std::initializer_list<std::pair<std::string_view, std::string
   return out;
 }
 
-// Multi-label series sit in the same maps under an empty label name, the value being the
-// rendered label set.
 void Metrics::Count(std::string_view name, const std::string& labels, uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  counters_[{std::string(name), std::string()}][labels] += n;
+  counters_[std::string(name)][labels] += n;
 }
 
 void Metrics::Observe(std::string_view name, const std::string& labels, double seconds) {
   Histogram* h = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = histograms_[{std::string(name), std::string()}][labels];
+    auto& slot = histograms_[std::string(name)][labels];
     if (!slot) slot = std::make_unique<Histogram>();
     h = slot.get();
   }
@@ -156,26 +146,13 @@ std::string Metrics::Render() const {
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  std::string last;
-  for (const auto& [key, values] : counters_) {
-    if (key.first != last) {
-      out += "# TYPE " + key.first + " counter\n";
-      last = key.first;
-    }
-    for (const auto& [v, n] : values) {
-      const std::string labels = key.second.empty() ? v : key.second + "=\"" + PrometheusEscape(v) + "\"";
-      out += key.first + "{" + labels + "} " + std::to_string(n) + "\n";
-    }
+  for (const auto& [name, series] : counters_) {
+    out += "# TYPE " + name + " counter\n";
+    for (const auto& [labels, n] : series) out += name + "{" + labels + "} " + std::to_string(n) + "\n";
   }
-  last.clear();
-  for (const auto& [key, values] : histograms_) {
-    if (key.first != last) {
-      out += "# TYPE " + key.first + " histogram\n";
-      last = key.first;
-    }
-    for (const auto& [v, h] : values) {
-      h->Render(out, key.first, key.second.empty() ? v : key.second + "=\"" + PrometheusEscape(v) + "\"");
-    }
+  for (const auto& [name, series] : histograms_) {
+    out += "# TYPE " + name + " histogram\n";
+    for (const auto& [labels, h] : series) h->Render(out, name, labels);
   }
   for (const auto& [name, help, read] : gauges_) {
     out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";

@@ -76,8 +76,9 @@ class Metrics {
   };
   std::vector<std::unique_ptr<Route>> routes_;
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::map<std::string, uint64_t>> counters_;  // (name,label)->value->n
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::unique_ptr<Histogram>>> histograms_;
+  // name -> rendered label set (Labels()) -> series
+  std::map<std::string, std::map<std::string, uint64_t>> counters_;
+  std::map<std::string, std::map<std::string, std::unique_ptr<Histogram>>> histograms_;
   std::vector<std::tuple<std::string, std::string, std::function<double()>>> gauges_;
   std::vector<std::tuple<std::string, std::string, std::function<GaugeSeries()>>> families_;
 };
