@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <initializer_list>
+#include <map>
 #include <chrono>
 #include <csignal>
 #include <optional>
@@ -137,6 +139,30 @@ StatusOr<int64_t> ParseNonNegative(std::string_view text, const char* what) {
     v = v * 10 + (c - '0');
   }
   return v;
+}
+
+// The query of a list route: `limit` (default 100) and the named text parameters ("" when
+// absent; the last one wins when repeated). Other parameters are ignored (clients add `n=`).
+struct ListQuery {
+  int64_t limit = 100;
+  std::map<std::string, std::string, std::less<>> text;
+  std::string Text(std::string_view name) const {
+    auto it = text.find(name);
+    return it == text.end() ? std::string() : it->second;
+  }
+};
+
+StatusOr<ListQuery> ParseListQuery(std::string_view query, std::initializer_list<std::string_view> names) {
+  ASSIGN_OR_RETURN(auto params, ParseQuery(query));
+  ListQuery out;
+  for (const auto& [k, v] : params) {
+    if (k == "limit") {
+      ASSIGN_OR_RETURN(out.limit, ParseNonNegative(v, "limit"));
+    } else if (std::find(names.begin(), names.end(), k) != names.end()) {
+      out.text[k] = v;
+    }
+  }
+  return out;
 }
 
 json AuditRecordJson(const audit::AuditRecord& r) {
@@ -766,17 +792,10 @@ struct Gateway::Impl {
   }
   asio::awaitable<Response> ListTransactions(Request& req, const Principal&) {
     auto work = [&]() -> StatusOr<Work> {
-      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
-      std::string wallet_id, status;
-      int64_t limit = 100;
-      for (const auto& kv : params) {
-        if (kv.first == "walletId") wallet_id = kv.second;
-        if (kv.first == "status") status = kv.second;
-        if (kv.first == "limit") {
-          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
-        }
-      }
-      return Work([this, wallet_id, status, limit] { return transactions->List(wallet_id, status, limit); });
+      ASSIGN_OR_RETURN(ListQuery q, ParseListQuery(req.query, {"walletId", "status"}));
+      return Work([this, wallet_id = q.Text("walletId"), status = q.Text("status"), limit = q.limit] {
+        return transactions->List(wallet_id, status, limit);
+      });
     };
     return RunWalletWork(req, "wallet_tx_list", work(), 200);
   }
@@ -843,16 +862,8 @@ struct Gateway::Impl {
   }
   asio::awaitable<Response> ListWebhooks(Request& req, const Principal&) {
     auto work = [&]() -> StatusOr<Work> {
-      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
-      std::string after;
-      int64_t limit = 100;
-      for (const auto& kv : params) {
-        if (kv.first == "after") after = kv.second;
-        if (kv.first == "limit") {
-          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
-        }
-      }
-      return Work([this, after, limit]() -> StatusOr<json> {
+      ASSIGN_OR_RETURN(ListQuery q, ParseListQuery(req.query, {"after"}));
+      return Work([this, after = q.Text("after"), limit = q.limit]() -> StatusOr<json> {
         ASSIGN_OR_RETURN(std::vector<wallet::Webhook> all, webhooks->List(after, limit));
         json list = json::array();
         for (const wallet::Webhook& w : all) list.push_back(wallet::WebhookJson(w));
@@ -887,16 +898,8 @@ struct Gateway::Impl {
   }
   asio::awaitable<Response> WebhookDeliveries(Request& req, const Principal&) {
     auto work = [&]() -> StatusOr<Work> {
-      ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
-      std::string cursor;
-      int64_t limit = 100;
-      for (const auto& kv : params) {
-        if (kv.first == "cursor") cursor = kv.second;
-        if (kv.first == "limit") {
-          ASSIGN_OR_RETURN(limit, ParseNonNegative(kv.second, "limit"));
-        }
-      }
-      return Work([this, id = std::string(req.Param("id")), cursor, limit]() -> StatusOr<json> {
+      ASSIGN_OR_RETURN(ListQuery q, ParseListQuery(req.query, {"cursor"}));
+      return Work([this, id = std::string(req.Param("id")), cursor = q.Text("cursor"), limit = q.limit]() -> StatusOr<json> {
         ASSIGN_OR_RETURN(wallet::DeliveryPage page, webhooks->Deliveries(id, limit, cursor));
         return wallet::DeliveryPageJson(page);
       });
