@@ -44,18 +44,11 @@ inline std::string SourceDir() {
 
 // A loopback port free at the time of the call (0 if none could be found).
 inline uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t port = 0;
+  const int fd = vp::testing::ListenLoopback(&port);
+  if (fd < 0) return 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 class HardhatNode {
