@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "seed_file.h"
 #include "vp/base/bytes.h"
 #include "vp/base/json.h"
 #include "vp/crypto/keccak.h"
@@ -450,14 +451,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   const char* dir = std::getenv("VP_FUZZ_WRITE_SEEDS");
   if (dir == nullptr) return 0;
   for (const auto& [name, bytes] : Seeds()) {
-    if (!SeedDecodes(name, bytes)) {
-      std::fprintf(stderr, "seed %s does not decode\n", name.c_str());
-      std::abort();
-    }
-    const std::string path = std::string(dir) + "/" + name;
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
-    std::fclose(f);
+    vp::fuzz::RequireSeed(SeedDecodes(name, bytes), name);
+    vp::fuzz::WriteSeed(dir, name, bytes.data(), bytes.size());
   }
   std::exit(0);
 }

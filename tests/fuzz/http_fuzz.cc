@@ -34,6 +34,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "seed_file.h"
 #include "vp/base/bytes.h"
 #include "vp/http/config.h"
 #include "vp/http/envelope.h"
@@ -337,10 +338,7 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   const char* dir = std::getenv("VP_FUZZ_WRITE_SEEDS");
   if (dir == nullptr) return 0;
   for (const auto& [name, text] : Seeds()) {
-    const std::string path = std::string(dir) + "/" + name;
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size()) std::abort();
-    std::fclose(f);
+    vp::fuzz::WriteSeed(dir, name, text.data(), text.size());
   }
   // The config seed must load and validate, or it leads the fuzzer nowhere.
   vp::http::GatewayConfig cfg;

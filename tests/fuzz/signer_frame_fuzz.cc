@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "seed_file.h"
 #include "vp/ipc/frame.h"
 #include "vp/kms/attestation.h"
 #include "vp/kms/master_key.h"
@@ -249,14 +250,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
                        : name == "blob"        ? vp::signer::DecodeKeyBlob(b).ok()
                        : name == "attestation" ? vp::kms::DecodeAttestation(b).ok()
                                                : b.size() > 4 && vp::ipc::DecodeFrame(b.subspan(4)).ok();
-    if (!valid) {
-      std::fprintf(stderr, "seed %s does not decode\n", name.c_str());
-      std::abort();
-    }
-    const std::string path = std::string(dir) + "/" + name;
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
-    std::fclose(f);
+    vp::fuzz::RequireSeed(valid, name);
+    vp::fuzz::WriteSeed(dir, name, bytes.data(), bytes.size());
   }
   std::exit(0);
 }

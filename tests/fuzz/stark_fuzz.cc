@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "seed_file.h"
 #include "vp/stark/airs/fibonacci.h"
 #include "vp/stark/airs/registry.h"
 #include "vp/stark/prover.h"
@@ -59,10 +60,7 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   }
   const vp::Bytes flip = {0x01, 0x00, 0x01};  // xor byte 256 with 0x01
   for (const auto& [name, bytes] : {std::pair{"proof", raw}, std::pair{"flip", flip}}) {
-    const std::string path = std::string(dir) + "/" + name;
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
-    std::fclose(f);
+    vp::fuzz::WriteSeed(dir, name, bytes.data(), bytes.size());
   }
   std::exit(0);
 }
