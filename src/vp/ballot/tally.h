@@ -1,0 +1,156 @@
+// The tally proof: a STARK (vp::stark) that the bulletin tree of n leaves with root R counts
+// as the published tally (format and AIR: docs/tally_proof.md, version 1).
+//
+// The tree is proven in segments: complete, aligned subtrees of the RFC 6962 shape
+// (SegmentLayout), each proven by its own TallyAir proof, so workers can prove segments in
+// parallel and on different hosts. A segment's public statement is its leaf range, its
+// subtree root, its per-choice counts and its excluded leaf indices; the verifier checks
+// every segment proof, recombines the roots into the tree root with the RFC 6962 recursion
+// and sums the counts. Each segment's statement is public, so per-segment subtotals are
+// revealed (one segment up to kDefaultMaxSegmentLeaves leaves, so elections of that size
+// reveal only the totals). Nothing else about any vote is: choices and randoms are private
+// columns of a zero-knowledge proof.
+//
+//   TallyInput in{election_id, config_hash, num_choices, leaves};  // leaves from the store
+//   ASSIGN_OR_RETURN(TallyProof proof, ProveTally(in, ProofOptions{}, rng));
+//   RETURN_IF_ERROR(VerifyTally(proof.statement, proof.segments, VerifierConfig{}));
+//
+// Standard library + vp::stark only: the verifier half compiles to WebAssembly.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vp/ballot/commitment.h"
+#include "vp/base/bytes.h"
+#include "vp/base/status.h"
+#include "vp/stark/options.h"
+#include "vp/stark/prover.h"
+#include "vp/stark/random.h"
+#include "vp/stark/verifier.h"
+
+namespace vp::ballot {
+
+inline constexpr uint32_t kMaxChoices = 16;
+inline constexpr uint64_t kDefaultMaxSegmentLeaves = uint64_t{1} << 14;
+inline constexpr uint64_t kMaxSegmentLeaves = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxTreeSize = uint64_t{1} << 32;
+inline constexpr std::string_view kTallyAirName = "vaultproof-tally-v1";
+inline constexpr std::string_view kExcludedDomain = "vaultproof:excluded:v1";
+inline constexpr std::string_view kConfigDomain = "vaultproof:config:v1";
+
+// One leaf of the bulletin as the prover sees it. A counted leaf opens its commitment
+// (choice < num_choices, random); an excluded leaf gives only its commitment.
+struct LeafWitness {
+  HashOut commitment{};
+  bool excluded = false;
+  uint32_t choice = 0;
+  VoteRandom random{};
+};
+
+// The public statement of one segment: leaves [offset, offset + size), size a power of two,
+// offset a multiple of size.
+struct SegmentStatement {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  HashOut root{};                   // the subtree hash of those leaves
+  std::vector<uint64_t> counts;     // per choice, num_choices entries
+  std::vector<uint64_t> excluded;   // absolute leaf indices, strictly increasing, in range
+
+  friend bool operator==(const SegmentStatement&, const SegmentStatement&) = default;
+};
+
+// The public statement of the whole tally.
+struct TallyStatement {
+  ElectionId election_id{};
+  HashOut config_hash{};
+  uint32_t num_choices = 0;
+  uint64_t tree_size = 0;
+  HashOut root{};                   // the bulletin root of tree_size leaves
+  std::vector<uint64_t> counts;     // per choice, sum over segments
+  uint64_t counted = 0;             // sum of counts
+  std::vector<uint64_t> excluded;   // all excluded indices, strictly increasing
+  HashOut excluded_commitment{};    // ExcludedSetCommitment(excluded)
+  std::vector<SegmentStatement> segments;  // in leaf order, exactly SegmentLayout(...)
+
+  friend bool operator==(const TallyStatement&, const TallyStatement&) = default;
+};
+
+struct TallyInput {
+  ElectionId election_id{};
+  HashOut config_hash{};
+  uint32_t num_choices = 0;
+  std::vector<LeafWitness> leaves;  // bulletin order
+  uint64_t max_segment_leaves = kDefaultMaxSegmentLeaves;
+};
+
+struct TallyProof {
+  TallyStatement statement;
+  std::vector<Bytes> segments;  // serialized stark proofs, one per statement.segments entry
+};
+
+// The segments of a tree of n leaves: RFC 6962's decomposition of n into complete aligned
+// subtrees (the binary digits of n, largest first), each split further into pieces of
+// max_segment_leaves. Returns (offset, size) pairs in leaf order. n >= 1, max a power of two.
+std::vector<std::pair<uint64_t, uint64_t>> SegmentLayout(uint64_t n, uint64_t max_segment_leaves);
+
+// The tree root of n leaves from the segments' subtree roots. The segments must tile [0, n)
+// in order, each a power of two in size (<= kMaxSegmentLeaves), aligned to its size and
+// inside one complete subtree of RFC 6962's decomposition of n (SegmentLayout with any max
+// gives such a tiling); kInvalidArgument otherwise.
+StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStatement> segments);
+
+// Poseidon2Hash([DomainTag(kExcludedDomain), count, i_0, ..., i_{count-1}]) with each index
+// as one element: what public-input.json names the "excluded set commitment".
+HashOut ExcludedSetCommitment(std::span<const uint64_t> excluded);
+
+// The config hash: Poseidon2Hash([DomainTag(kConfigDomain), byte length, BytesToLimbs(bytes)])
+// over the canonical JSON text of the election config.
+HashOut ConfigHash(std::string_view canonical_config_json);
+
+// The public inputs of one segment's AIR (what its proof carries and the transcript absorbs).
+std::vector<stark::Fp> SegmentPublicInputs(const TallyStatement& statement,
+                                           const SegmentStatement& segment);
+
+// Proves one segment. leaves: the witnesses of exactly segment.size leaves. Checks the
+// witness first and returns kInvalidArgument naming the first bad leaf (a commitment that
+// does not open, a choice out of range); the statement's root, counts and excluded must be
+// what the leaves give (ComputeSegmentStatement).
+StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentStatement& segment,
+                             std::span<const LeafWitness> leaves,
+                             const stark::ProofOptions& options, stark::RandomSource& rng,
+                             stark::ProverStats* stats = nullptr);
+
+// The public statement a segment's leaves give (root, counts, excluded).
+StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
+                                                   std::span<const LeafWitness> leaves,
+                                                   uint32_t num_choices);
+
+// Builds the statement and proves every segment (sequentially; each proof uses both cores).
+// Test-only option for the tamper scenarios: none; a dishonest tally is built by editing
+// the statement after proving (the verifier must then refuse it).
+StatusOr<TallyProof> ProveTally(const TallyInput& input, const stark::ProofOptions& options,
+                                stark::RandomSource& rng);
+
+// Checks the statement's internal consistency (layout, sums, excluded union and commitment,
+// combined root) without any proof. kInvalidArgument with the reason.
+Status CheckTallyStatement(const TallyStatement& statement);
+
+// Verifies one segment proof against its statement.
+Status VerifySegment(const TallyStatement& statement, const SegmentStatement& segment,
+                     ByteSpan proof, const stark::VerifierConfig& config);
+
+// CheckTallyStatement + every segment proof. kInvalidArgument with the reason (which segment,
+// which check) on any failure; never crashes on any input.
+Status VerifyTally(const TallyStatement& statement, std::span<const Bytes> segment_proofs,
+                   const stark::VerifierConfig& config);
+
+// The proof.bin container of a bundle: "VPTALLY1" magic, u32 segment count, then per segment
+// a u32 length and the stark proof bytes (little-endian). Strict decoder, bounded counts.
+Bytes SerializeSegmentProofs(std::span<const Bytes> segment_proofs);
+StatusOr<std::vector<Bytes>> ParseSegmentProofs(ByteSpan bytes);
+
+}  // namespace vp::ballot

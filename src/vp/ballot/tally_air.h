@@ -1,0 +1,211 @@
+// The tally AIR: one segment of the bulletin tree (m = 2^k leaves at `offset`) hashes to its
+// subtree root, every counted leaf opens to a valid choice, the per-choice counts are the
+// sums of the counted leaves, and exactly the public excluded indices are unopened
+// (docs/tally_proof.md, version 1).
+//
+// One width-12 Poseidon2 permutation per row (TaggedHash of commitment.h), 3m - 1 rows:
+//   rows 2i, 2i+1   C (commitment of leaf i) then L (its leaf hash), heap id m + i
+//   rows 2m ..      N (node hashes), heap ids m - 1 down to 1; the last row is the root
+// Columns: the 12 permutation inputs, the 118 S-box outputs (each one degree-7 constraint),
+// selectors is_c, is_l (is_n = 1 - is_c - is_l), the excluded flag x, the heap id, one-hot
+// choice bits b_0..b_{k-1} and running counts cnt_0..cnt_{k-1}. The row order is forced by
+// transition constraints on the selectors and ids together with the fixed row count.
+// Tree wiring uses a grand product over challenges (alpha, beta): L and N rows produce
+// (id, output), N rows consume (2 id, left) and (2 id + 1, right); only the root's (1, root)
+// is left over. Exclusions use a second product over gamma: rows with x = 1 contribute
+// (gamma - id) and the product must equal the one over the public excluded indices.
+//
+// Excluded leaves are the only leaves whose C row is unconstrained beyond its tag and
+// election id (random values), so their L row takes any commitment.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "vp/ballot/commitment.h"
+#include "vp/base/status.h"
+#include "vp/stark/air.h"
+#include "vp/stark/poseidon2.h"
+#include "vp/stark/random.h"
+
+namespace vp::ballot {
+
+struct LeafWitness;  // tally.h
+
+class TallyAir final : public stark::Air {
+ public:
+  using Fp = stark::Fp;
+  using Fp2 = stark::Fp2;
+
+  static constexpr size_t kIn = 0;
+  static constexpr size_t kSbox = 12;
+  static constexpr size_t kNumSbox = 4 * 12 + stark::kPoseidon2PartialRounds + 4 * 12;  // 118
+  static constexpr size_t kIsC = kSbox + kNumSbox;  // 130
+  static constexpr size_t kIsL = kIsC + 1;
+  static constexpr size_t kX = kIsL + 1;
+  static constexpr size_t kId = kX + 1;
+  static constexpr size_t kB = kId + 1;  // then k choice bits, then k counts
+
+  // Public inputs, in order (what SegmentPublicInputs produces):
+  //   [version, num_choices k, offset, size m, e0, e1, e2, config hash (4), root (4),
+  //    counts (k), excluded count, excluded indices...]
+  static StatusOr<TallyAir> FromPublicInputs(std::span<const Fp> pub);
+
+  TallyAir(const TallyAir& other);
+  TallyAir& operator=(const TallyAir&) = delete;
+
+  // leaves: exactly size() witnesses, already checked by the caller (tally.cc). rng fills the
+  // unconstrained cells of excluded leaves.
+  stark::TraceColumns GenerateTrace(std::span<const LeafWitness> leaves,
+                                    stark::RandomSource& rng) const;
+
+  uint64_t size() const { return m_; }
+
+  std::string Name() const override;
+  std::vector<Fp> PublicInputs() const override { return pub_; }
+  size_t TraceRows() const override { return static_cast<size_t>(3 * m_ - 1); }
+  size_t MainWidth() const override { return kB + 2 * k_; }
+  std::vector<stark::ConstraintInfo> MainConstraints() const override;
+  void EvaluateMain(const stark::Frame<Fp>& f, std::span<const Fp>,
+                    std::span<Fp> out) const override {
+    Eval(f, out);
+  }
+  void EvaluateMain(const stark::Frame<Fp2>& f, std::span<const Fp2>,
+                    std::span<Fp2> out) const override {
+    Eval(f, out);
+  }
+  size_t AuxWidth() const override { return 2; }
+  size_t NumAuxRandomElements() const override { return 3; }
+  std::vector<stark::ConstraintInfo> AuxConstraints() const override;
+  stark::ExtTraceColumns BuildAuxTrace(const stark::TraceColumns& main,
+                                       std::span<const Fp2> rand) const override;
+  void EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,
+                   std::span<const Fp2> periodic, std::span<const Fp2> rand,
+                   std::span<Fp2> out) const override;
+
+ private:
+  TallyAir() = default;
+  template <typename F>
+  void Eval(const stark::Frame<F>& f, std::span<F> out) const;
+  // The permutation output lanes 0..3 of a row, from its last S-box columns.
+  template <typename F>
+  static std::array<F, 4> Output(std::span<const F> row);
+  // prod over excluded e of (gamma - heap id of e), cached per gamma.
+  Fp2 ExcludedProduct(Fp2 gamma) const;
+
+  std::vector<Fp> pub_;
+  uint32_t k_ = 0;
+  uint64_t offset_ = 0, m_ = 0;
+  std::array<Fp, 3> e_{};
+  HashOut root_{};
+  std::vector<uint64_t> counts_;
+  std::vector<uint64_t> excluded_;  // absolute indices
+
+  mutable std::mutex cache_mu_;
+  mutable std::atomic<bool> cache_ready_{false};
+  mutable Fp2 cache_gamma_, cache_value_;
+};
+
+template <typename F>
+std::array<F, 4> TallyAir::Output(std::span<const F> row) {
+  std::array<F, 12> s;
+  for (size_t i = 0; i < 12; ++i) s[i] = row[kSbox + kNumSbox - 12 + i];
+  stark::Poseidon2<12>::ExternalLinear(s);
+  return {s[0], s[1], s[2], s[3]};
+}
+
+template <typename F>
+void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
+  using P = stark::Poseidon2<12>;
+  const auto& c = P::GetConstants();
+  const auto& cur = fr.current;
+  const auto& nxt = fr.next;
+  const F one = F(Fp::One());
+  size_t o = 0;
+
+  // Permutation: every S-box column is Pow7 of its input, recomputed from earlier columns.
+  std::array<F, 12> s;
+  for (size_t i = 0; i < 12; ++i) s[i] = cur[kIn + i];
+  P::ExternalLinear(s);
+  size_t col = kSbox;
+  for (size_t r = 0; r < 4; ++r) {
+    for (size_t i = 0; i < 12; ++i) {
+      out[o++] = cur[col] - stark::Pow7(s[i] + c.full[r][i]);
+      s[i] = cur[col++];
+    }
+    P::ExternalLinear(s);
+  }
+  for (size_t r = 0; r < stark::kPoseidon2PartialRounds; ++r) {
+    out[o++] = cur[col] - stark::Pow7(s[0] + c.partial[r]);
+    s[0] = cur[col++];
+    P::InternalLinear(s);
+  }
+  for (size_t r = 4; r < 8; ++r) {
+    for (size_t i = 0; i < 12; ++i) {
+      out[o++] = cur[col] - stark::Pow7(s[i] + c.full[r][i]);
+      s[i] = cur[col++];
+    }
+    P::ExternalLinear(s);
+  }
+  const std::array<F, 4> output = {s[0], s[1], s[2], s[3]};
+
+  const F is_c = cur[kIsC], is_l = cur[kIsL], x = cur[kX], id = cur[kId];
+  const F is_n = one - is_c - is_l;
+  const F n_is_c = nxt[kIsC], n_is_l = nxt[kIsL], n_id = nxt[kId];
+  const F n_is_n = one - n_is_c - n_is_l;
+
+  // Every row: selectors, flags and choice bits.
+  out[o++] = is_c * is_c - is_c;
+  out[o++] = is_l * is_l - is_l;
+  out[o++] = is_c * is_l;
+  out[o++] = x * x - x;
+  out[o++] = (one - is_c) * x;
+  F bit_sum = x;
+  F choice = F();
+  for (size_t j = 0; j < k_; ++j) {
+    const F b = cur[kB + j];
+    out[o++] = b * b - b;
+    out[o++] = (one - is_c) * b;
+    bit_sum = bit_sum + b;
+    choice = choice + b * F(Fp(j));
+  }
+  out[o++] = is_c * (bit_sum - one);
+  out[o++] = is_c * (cur[kIn + 4] - choice);
+  // Row inputs by kind.
+  out[o++] = is_c * (cur[kIn] - F(CommitTag()));
+  for (size_t i = 0; i < 3; ++i) out[o++] = is_c * (cur[kIn + 1 + i] - F(e_[i]));
+  out[o++] = is_c * cur[kIn + 10];
+  out[o++] = is_c * cur[kIn + 11];
+  out[o++] = is_l * (cur[kIn] - F(LeafTag()));
+  for (size_t i = 5; i < 12; ++i) out[o++] = is_l * cur[kIn + i];
+  out[o++] = is_n * (cur[kIn] - F(NodeTag()));
+  for (size_t i = 9; i < 12; ++i) out[o++] = is_n * cur[kIn + i];
+
+  // First row.
+  out[o++] = is_c - one;
+  out[o++] = id - F(Fp(m_));
+  for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - cur[kB + j];
+
+  // Transitions.
+  const F fm = F(Fp(m_));
+  out[o++] = is_c * (one - n_is_l);
+  out[o++] = is_c * (n_id - id);
+  out[o++] = is_l * n_is_l;
+  out[o++] = is_l * (n_is_c * (n_id - id - one) + n_is_n * (n_id - id + fm));
+  out[o++] = is_n * (one - n_is_n);
+  out[o++] = is_n * (n_id - id + one);
+  for (size_t j = 0; j < k_; ++j) {
+    out[o++] = nxt[kB + k_ + j] - cur[kB + k_ + j] - nxt[kB + j];
+  }
+  for (size_t i = 0; i < 4; ++i) out[o++] = is_c * (one - x) * (nxt[kIn + 1 + i] - output[i]);
+
+  // Last row.
+  out[o++] = id - one;
+  for (size_t i = 0; i < 4; ++i) out[o++] = output[i] - F(root_[i]);
+  for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - F(Fp(counts_[j]));
+}
+
+}  // namespace vp::ballot
