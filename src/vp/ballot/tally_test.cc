@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -319,6 +320,34 @@ TEST_F(DishonestProver, AForgedNodeInputFails) {
   const size_t first_node_row = 16;
   t[TallyAir::kIn + 5][first_node_row] = t[TallyAir::kIn + 5][first_node_row] + Fp::One();
   ExpectProofRejected(statement_, t);
+}
+
+TEST(TallyZeroKnowledge, NoOpenedValueIsAPrivateCell) {
+  stark::SeededRandom rng(TestSeed() + 2);
+  const auto leaves = RandomLeaves(32, 5, rng);
+  auto proof = ProveTally(MakeInput(leaves, 5, 1 << 14), stark::ProofOptions{}, rng);
+  ASSERT_TRUE(proof.ok());
+  auto p = stark::DeserializeProof(proof->segments[0]);
+  ASSERT_TRUE(p.ok());
+  std::vector<uint64_t> secrets;
+  for (const auto& l : leaves) {
+    for (const Fp limb : BytesToLimbs(l.random)) secrets.push_back(limb.value());
+  }
+  size_t opened = 0;
+  for (const auto& row : p->main_opening.rows) {
+    for (const Fp v : row) {
+      ++opened;
+      EXPECT_EQ(std::find(secrets.begin(), secrets.end(), v.value()), secrets.end());
+    }
+  }
+  for (const auto& v : p->ood_main_current) {
+    EXPECT_EQ(std::find(secrets.begin(), secrets.end(), v.c0().value()), secrets.end());
+  }
+  EXPECT_GT(opened, 1000u);
+  // The public inputs are the statement only: no choice bit pattern or random appears.
+  for (const Fp v : p->public_inputs) {
+    EXPECT_EQ(std::find(secrets.begin(), secrets.end(), v.value()), secrets.end());
+  }
 }
 
 TEST(TallyAirPublicInputs, MalformedInputsAreRefused) {

@@ -1,0 +1,106 @@
+// Tally proof benchmark: finalizes elections of 2^k votes (random choices, 5 choices, one
+// segment per kDefaultMaxSegmentLeaves leaves) and reports prove time, the slowest segment,
+// peak memory, proof size and verify time per segment. JSON lines on stdout
+// (bench/results/tally.json collects them).
+//
+//   tally_bench [min_log] [max_log] [--max-segment-log L]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vp/ballot/tally.h"
+
+using namespace vp::ballot;  // NOLINT
+
+namespace {
+
+double PeakRssMb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+double CpuMs() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3);
+}
+
+double Ms(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned min_log = 6, max_log = 10, seg_log = 14;
+  std::vector<unsigned> positional;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--max-segment-log") == 0 && i + 1 < argc) {
+      seg_log = static_cast<unsigned>(std::atoi(argv[++i]));
+    } else {
+      positional.push_back(static_cast<unsigned>(std::atoi(argv[i])));
+    }
+  }
+  if (!positional.empty()) min_log = positional[0];
+  if (positional.size() > 1) max_log = positional[1];
+  const ElectionId election = *ParseElectionId("0f8c5b1e-2a47-4d3b-9c61-7e5a3f2d1b09");
+  vp::stark::SeededRandom rng(1);
+  for (unsigned log = min_log; log <= max_log; ++log) {
+    const uint64_t n = uint64_t{1} << log;
+    TallyInput in;
+    in.election_id = election;
+    in.config_hash = ConfigHash("{}");
+    in.num_choices = 5;
+    in.max_segment_leaves = uint64_t{1} << seg_log;
+    in.leaves.resize(n);
+    for (auto& l : in.leaves) {
+      for (auto& b : l.random) b = static_cast<uint8_t>(rng.NextU64());
+      l.choice = static_cast<uint32_t>(rng.NextU64() % 5);
+      l.commitment = ComputeCommitment(election, l.choice, l.random);
+    }
+    const double cpu0 = CpuMs();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto proof = ProveTally(in, vp::stark::ProofOptions{}, rng);
+    const double prove_ms = Ms(t0);
+    const double prove_cpu_ms = CpuMs() - cpu0;
+    if (!proof.ok()) {
+      std::fprintf(stderr, "prove failed: %s\n", proof.status().message().c_str());
+      return 1;
+    }
+    size_t bytes = 0, max_seg_bytes = 0;
+    for (const auto& s : proof->segments) {
+      bytes += s.size();
+      max_seg_bytes = std::max(max_seg_bytes, s.size());
+    }
+    double max_verify_ms = 0;
+    const auto v0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < proof->segments.size(); ++i) {
+      const auto s0 = std::chrono::steady_clock::now();
+      const vp::Status st = VerifySegment(proof->statement, proof->statement.segments[i],
+                                          proof->segments[i], {});
+      max_verify_ms = std::max(max_verify_ms, Ms(s0));
+      if (!st.ok()) {
+        std::fprintf(stderr, "verify failed: %s\n", st.message().c_str());
+        return 1;
+      }
+    }
+    const double verify_ms = Ms(v0);
+    std::printf(
+        "{\"votes\": %llu, \"segments\": %zu, \"maxSegmentLeaves\": %llu, \"proveMs\": %.1f, "
+        "\"proveCpuMs\": %.1f, \"proofBytes\": %zu, \"maxSegmentProofBytes\": %zu, "
+        "\"verifyMs\": %.2f, \"maxSegmentVerifyMs\": %.2f, \"peakRssMb\": %.0f}\n",
+        static_cast<unsigned long long>(n), proof->segments.size(),
+        static_cast<unsigned long long>(in.max_segment_leaves), prove_ms, prove_cpu_ms, bytes,
+        max_seg_bytes, verify_ms, max_verify_ms, PeakRssMb());
+    std::fflush(stdout);
+  }
+  return 0;
+}
