@@ -45,59 +45,6 @@ int64_t NextStartMs(int failures) {
   return NowMs() + std::min<int64_t>(5000, int64_t{100} << std::clamp(failures - 1, 0, 6));
 }
 
-// Copies the file into a sealed memfd; returns the memfd and the SHA-384 of its bytes.
-StatusOr<std::pair<int, ByteArray<48>>> SealImage(const std::string& path) {
-  const int src = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (src < 0) return NotFoundError(Errno("cannot open signer image " + path));
-  const int mfd = static_cast<int>(::syscall(SYS_memfd_create, "vaultproof-signer", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (mfd < 0) {
-    ::close(src);
-    return UnavailableError(Errno("memfd_create"));
-  }
-  Bytes buf(1 << 16);
-  for (;;) {
-    const ssize_t n = ::read(src, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(src);
-      ::close(mfd);
-      return UnavailableError(Errno("read signer image"));
-    }
-    if (n == 0) break;
-    ssize_t off = 0;
-    while (off < n) {
-      const ssize_t w = ::write(mfd, buf.data() + off, static_cast<size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        ::close(src);
-        ::close(mfd);
-        return UnavailableError(Errno("write memfd"));
-      }
-      off += w;
-    }
-  }
-  ::close(src);
-  // From here the bytes cannot change: what we hash is what runs.
-  if (::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    ::close(mfd);
-    return UnavailableError(Errno("seal memfd"));
-  }
-  struct stat st {};
-  if (::fstat(mfd, &st) != 0 || st.st_size <= 0) {
-    ::close(mfd);
-    return InvalidArgumentError("signer image is empty");
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, mfd, 0);
-  if (map == MAP_FAILED) {
-    ::close(mfd);
-    return UnavailableError(Errno("mmap memfd"));
-  }
-  const ByteArray<48> digest = crypto::Sha384(ByteSpan(static_cast<const uint8_t*>(map), size));
-  ::munmap(map, size);
-  return std::make_pair(mfd, digest);
-}
-
 int OpenLog(const std::string& dir, const char* name) {
   if (dir.empty()) return -1;
   const std::string path = dir + "/" + name;
@@ -163,6 +110,58 @@ Status WaitForSocket(const std::string& path, int timeout_ms) {
 }
 
 }  // namespace
+
+StatusOr<std::pair<int, ByteArray<48>>> SealImage(const std::string& path) {
+  const int src = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) return NotFoundError(Errno("cannot open image " + path));
+  const int mfd = static_cast<int>(::syscall(SYS_memfd_create, "vaultproof-image", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (mfd < 0) {
+    ::close(src);
+    return UnavailableError(Errno("memfd_create"));
+  }
+  Bytes buf(1 << 16);
+  for (;;) {
+    const ssize_t n = ::read(src, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(src);
+      ::close(mfd);
+      return UnavailableError(Errno("read image"));
+    }
+    if (n == 0) break;
+    ssize_t off = 0;
+    while (off < n) {
+      const ssize_t w = ::write(mfd, buf.data() + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        ::close(src);
+        ::close(mfd);
+        return UnavailableError(Errno("write memfd"));
+      }
+      off += w;
+    }
+  }
+  ::close(src);
+  // From here the bytes cannot change: what we hash is what runs.
+  if (::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    ::close(mfd);
+    return UnavailableError(Errno("seal memfd"));
+  }
+  struct stat st {};
+  if (::fstat(mfd, &st) != 0 || st.st_size <= 0) {
+    ::close(mfd);
+    return InvalidArgumentError("image is empty: " + path);
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, mfd, 0);
+  if (map == MAP_FAILED) {
+    ::close(mfd);
+    return UnavailableError(Errno("mmap memfd"));
+  }
+  const ByteArray<48> digest = crypto::Sha384(ByteSpan(static_cast<const uint8_t*>(map), size));
+  ::munmap(map, size);
+  return std::make_pair(mfd, digest);
+}
 
 StatusOr<ByteArray<48>> MeasureFile(const std::string& path) {
   ASSIGN_OR_RETURN(auto sealed, SealImage(path));

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,10 @@ struct LauncherOptions {
 
 // SHA-384 of a file's bytes as the launcher measures them.
 StatusOr<ByteArray<48>> MeasureFile(const std::string& path);
+// Copies the file into a sealed memfd (no more writes, growth or shrinking) and hashes that
+// copy: returns the memfd (close-on-exec; the caller owns it) and the SHA-384 of its bytes,
+// so what is hashed is exactly what fexecve(memfd) runs. Also used for the prover image.
+StatusOr<std::pair<int, ByteArray<48>>> SealImage(const std::string& path);
 
 class Launcher {
  public:

@@ -1,0 +1,71 @@
+// The signed prover image: workers run only a prover binary whose digest the release key
+// signed (docs/tally_proof.md, "Prover image"). The binary is copied into a sealed memfd,
+// hashed (SHA-384), the signature over that digest checked against the pinned release
+// public key, and the same memfd executed with fexecve, so the bytes that were checked are
+// the bytes that run.
+//
+//   ProverImage image{"/usr/lib/vaultproof/vaultproof-prover", release_public_key};
+//   ASSIGN_OR_RETURN(ProverRun run, RunSignedProver(image, {"segment"}, request_json, opts));
+//   // kPermissionDenied "ImageSignatureVerificationFailed: ..." for an unsigned or altered image
+//
+// Signature file: `<binary>.sig`, 128 lower-case hex digits, an Ed25519 signature over
+// "vaultproof:prover-image:v1" || SHA-384(binary).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vp/base/bytes.h"
+#include "vp/base/status.h"
+
+namespace vp::prover {
+
+inline constexpr std::string_view kProverImageDomain = "vaultproof:prover-image:v1";
+inline constexpr std::string_view kImageSignatureFailed = "ImageSignatureVerificationFailed";
+
+struct ProverImage {
+  std::string binary_path;
+  ByteArray<32> release_public_key{};  // Ed25519
+  // "" means binary_path + ".sig".
+  std::string signature_path;
+  std::string SignaturePath() const {
+    return signature_path.empty() ? binary_path + ".sig" : signature_path;
+  }
+};
+
+// The signed message for an image digest.
+Bytes ProverImageMessage(const ByteArray<48>& sha384);
+
+// Signs the file at binary_path with the release key seed (32 bytes) and writes
+// binary_path + ".sig". Returns the digest that was signed.
+StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string& binary_path);
+
+// Seals and checks the image without running it. OK, or kPermissionDenied whose message
+// starts with kImageSignatureFailed (missing, malformed or wrong signature; unreadable image).
+Status CheckProverImage(const ProverImage& image);
+
+struct ProverRunOptions {
+  int timeout_ms = 600000;
+  size_t max_output_bytes = size_t{256} << 20;
+  // Polled about every 50 ms; true kills the prover (the job was cancelled or lost its lease).
+  std::function<bool()> should_stop;
+  std::vector<std::string> env;  // "NAME=value" for the prover (e.g. OMP_NUM_THREADS)
+};
+
+struct ProverRun {
+  Bytes output;        // the prover's stdout
+  std::string errors;  // the last 4 KiB of its stderr
+  double wall_ms = 0;
+};
+
+// Checks the image as CheckProverImage, then runs it with args and `input` on its stdin.
+// kPermissionDenied (kImageSignatureFailed) when the check fails; kUnavailable "prover
+// cancelled" when should_stop, "prover timed out" after timeout_ms; kInternal when the
+// prover exits non-zero or by a signal (the message carries its stderr tail);
+// kResourceExhausted for output above the cap. The prover is killed in every error case.
+StatusOr<ProverRun> RunSignedProver(const ProverImage& image, const std::vector<std::string>& args,
+                                    ByteSpan input, const ProverRunOptions& options);
+
+}  // namespace vp::prover

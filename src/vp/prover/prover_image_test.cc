@@ -1,0 +1,143 @@
+// The signed prover image: a signed copy of the real vaultproof-prover runs and its proof
+// verifies; an unsigned, altered, wrongly signed or re-signed-by-another-key image never
+// runs (ImageSignatureVerificationFailed); a cancelled or failing prover is reported.
+#include "vp/prover/prover_image.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "vp/base/secure.h"
+#include "vp/base/test_util.h"
+#include "vp/crypto/ed25519.h"
+#include "vp/prover/segment_request.h"
+
+namespace vp::prover {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ProverImageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* bin = std::getenv("VP_BIN_DIR");
+    ASSERT_NE(bin, nullptr) << "run through ctest (VP_BIN_DIR)";
+    dir_ = fs::temp_directory_path() / ("vp-prover-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    image_.binary_path = (dir_ / "vaultproof-prover").string();
+    fs::copy_file(fs::path(bin) / "vaultproof-prover", image_.binary_path,
+                  fs::copy_options::overwrite_existing);
+    auto seed = crypto::Ed25519GenerateSeed();
+    ASSERT_TRUE(seed.ok());
+    seed_ = Bytes(seed->data(), seed->data() + seed->size());
+    auto pub = crypto::Ed25519PublicKey(seed_);
+    ASSERT_TRUE(pub.ok());
+    std::copy(pub->begin(), pub->end(), image_.release_public_key.begin());
+    ASSERT_TRUE(SignProverImage(seed_, image_.binary_path).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static ProverInput SmallInput() {
+    ProverInput in;
+    in.election_id = *ballot::ParseElectionId("0f8c5b1e-2a47-4d3b-9c61-7e5a3f2d1b09");
+    in.config_hash = ballot::ConfigHash("{}");
+    in.num_choices = 3;
+    for (uint32_t i = 0; i < 4; ++i) {
+      ballot::LeafWitness w;
+      w.random.fill(static_cast<uint8_t>(i + 1));
+      w.choice = i % 3;
+      w.commitment = ballot::ComputeCommitment(in.election_id, w.choice, w.random);
+      in.leaves.push_back(w);
+    }
+    in.leaves[3].excluded = true;
+    return in;
+  }
+
+  static void ExpectSignatureFailure(const Status& s) {
+    EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.message();
+    EXPECT_EQ(s.message().rfind(std::string(kImageSignatureFailed), 0), 0u) << s.message();
+  }
+
+  fs::path dir_;
+  Bytes seed_;
+  ProverImage image_;
+};
+
+TEST_F(ProverImageTest, ASignedImageRunsAndItsProofVerifies) {
+  ASSERT_TRUE(CheckProverImage(image_).ok());
+  const ProverInput in = SmallInput();
+  const std::string text = EncodeProverInput(in);
+  auto run = RunSignedProver(image_, {"segment"}, AsBytes(text), {});
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  auto seg = ballot::ComputeSegmentStatement(0, in.leaves, in.num_choices);
+  ASSERT_TRUE(seg.ok());
+  ballot::TallyStatement st;
+  st.election_id = in.election_id;
+  st.config_hash = in.config_hash;
+  st.num_choices = in.num_choices;
+  const Status v = ballot::VerifySegment(st, *seg, run->output, {});
+  EXPECT_TRUE(v.ok()) << v.message();
+}
+
+TEST_F(ProverImageTest, AnAlteredImageNeverRuns) {
+  {
+    std::ofstream out(image_.binary_path, std::ios::app | std::ios::binary);
+    out << '\0';
+  }
+  ExpectSignatureFailure(CheckProverImage(image_));
+  auto run = RunSignedProver(image_, {"version"}, {}, {});
+  ASSERT_FALSE(run.ok());
+  ExpectSignatureFailure(run.status());
+}
+
+TEST_F(ProverImageTest, AnUnsignedImageNeverRuns) {
+  fs::remove(image_.SignaturePath());
+  ExpectSignatureFailure(CheckProverImage(image_));
+}
+
+TEST_F(ProverImageTest, ASignatureByAnotherKeyIsRefused) {
+  auto other = crypto::Ed25519GenerateSeed();
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(SignProverImage(ByteSpan(other->data(), other->size()), image_.binary_path).ok());
+  ExpectSignatureFailure(CheckProverImage(image_));
+}
+
+TEST_F(ProverImageTest, MalformedSignatureFilesAreRefused) {
+  const std::vector<std::string> texts = {"", "zz", std::string(128, 'g'), std::string(127, 'a'),
+                                         std::string(130, 'a'), std::string(128, 'A')};
+  for (const std::string& text : texts) {
+    std::ofstream(image_.SignaturePath(), std::ios::trunc) << text;
+    ExpectSignatureFailure(CheckProverImage(image_));
+  }
+  image_.binary_path = (dir_ / "missing").string();
+  ExpectSignatureFailure(CheckProverImage(image_));
+}
+
+TEST_F(ProverImageTest, ProverErrorsAndCancellationAreReported) {
+  auto bad = RunSignedProver(image_, {"segment"}, AsBytes(std::string_view("{\"version\":2}")), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInternal);
+  EXPECT_NE(bad.status().message().find("unsupported version"), std::string::npos) << bad.status().message();
+
+  auto usage = RunSignedProver(image_, {"nonsense"}, {}, {});
+  ASSERT_FALSE(usage.ok());
+  EXPECT_NE(usage.status().message().find("status 2"), std::string::npos);
+
+  ProverRunOptions stop;
+  stop.should_stop = [] { return true; };
+  const std::string text = EncodeProverInput(SmallInput());
+  auto cancelled = RunSignedProver(image_, {"segment"}, AsBytes(text), stop);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_NE(cancelled.status().message().find("cancelled"), std::string::npos);
+
+  ProverRunOptions small;
+  small.max_output_bytes = 16;
+  auto capped = RunSignedProver(image_, {"segment"}, AsBytes(text), small);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.status().code(), StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace vp::prover

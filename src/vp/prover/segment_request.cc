@@ -1,0 +1,110 @@
+// Prover input JSON.
+#include "vp/prover/segment_request.h"
+
+#include <nlohmann/json.hpp>
+
+#include "vp/base/json.h"
+
+namespace vp::prover {
+namespace {
+
+using nlohmann::json;
+
+Status CheckKeys(const json& obj, std::initializer_list<std::string_view> allowed, std::string_view what) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const auto a : allowed) ok = ok || it.key() == a;
+    if (!ok) return InvalidArgumentError(std::string(what) + ": unknown field \"" + it.key() + "\"");
+  }
+  return OkStatus();
+}
+
+StatusOr<uint64_t> GetUint(const json& obj, const char* key, std::string_view what) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_unsigned()) {
+    return InvalidArgumentError(std::string(what) + ": \"" + key + "\" must be a non-negative integer");
+  }
+  return it->get<uint64_t>();
+}
+
+StatusOr<std::string> GetString(const json& obj, const char* key, std::string_view what) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) {
+    return InvalidArgumentError(std::string(what) + ": \"" + key + "\" must be a string");
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string EncodeProverInput(const ProverInput& input) {
+  std::string out = "{\"version\":1,\"electionId\":\"" + ballot::FormatElectionId(input.election_id) +
+                    "\",\"configHash\":\"" + ballot::FormatHash(input.config_hash) +
+                    "\",\"numChoices\":" + std::to_string(input.num_choices) +
+                    ",\"offset\":" + std::to_string(input.offset) + ",\"leaves\":[";
+  out.reserve(out.size() + input.leaves.size() * 180);
+  for (size_t i = 0; i < input.leaves.size(); ++i) {
+    const ballot::LeafWitness& l = input.leaves[i];
+    if (i > 0) out += ',';
+    out += "{\"commitment\":\"" + ballot::FormatHash(l.commitment) + "\",";
+    if (l.excluded) {
+      out += "\"excluded\":true}";
+    } else {
+      out += "\"choice\":" + std::to_string(l.choice) + ",\"rand\":\"" +
+             ballot::FormatVoteRandom(l.random) + "\"}";
+    }
+  }
+  out += "]}";
+  return out;
+}
+
+StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
+  ASSIGN_OR_RETURN(json doc, ParseJsonStrict(text, "prover input", 8));
+  if (!doc.is_object()) return InvalidArgumentError("prover input: expected a JSON object");
+  RETURN_IF_ERROR(CheckKeys(doc, {"version", "electionId", "configHash", "numChoices", "offset", "leaves"}, "prover input"));
+  ASSIGN_OR_RETURN(uint64_t version, GetUint(doc, "version", "prover input"));
+  if (version != kProverInputVersion) return InvalidArgumentError("prover input: unsupported version");
+  ProverInput in;
+  ASSIGN_OR_RETURN(std::string eid, GetString(doc, "electionId", "prover input"));
+  ASSIGN_OR_RETURN(in.election_id, ballot::ParseElectionId(eid));
+  ASSIGN_OR_RETURN(std::string cfg, GetString(doc, "configHash", "prover input"));
+  ASSIGN_OR_RETURN(in.config_hash, ballot::ParseHash(cfg));
+  ASSIGN_OR_RETURN(uint64_t k, GetUint(doc, "numChoices", "prover input"));
+  if (k < 2 || k > ballot::kMaxChoices) return InvalidArgumentError("prover input: numChoices must be 2..16");
+  in.num_choices = static_cast<uint32_t>(k);
+  ASSIGN_OR_RETURN(in.offset, GetUint(doc, "offset", "prover input"));
+  if (in.offset >= ballot::kMaxTreeSize) return InvalidArgumentError("prover input: offset out of range");
+  const auto leaves = doc.find("leaves");
+  if (leaves == doc.end() || !leaves->is_array()) return InvalidArgumentError("prover input: \"leaves\" must be an array");
+  if (leaves->empty() || leaves->size() > kMaxInputLeaves) return InvalidArgumentError("prover input: 1..2^20 leaves");
+  in.leaves.reserve(leaves->size());
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    const json& l = (*leaves)[i];
+    const std::string what = "prover input: leaf " + std::to_string(in.offset + i);
+    if (!l.is_object()) return InvalidArgumentError(what + ": expected an object");
+    ballot::LeafWitness w;
+    ASSIGN_OR_RETURN(std::string c, GetString(l, "commitment", what));
+    ASSIGN_OR_RETURN(w.commitment, ballot::ParseHash(c));
+    if (l.contains("excluded")) {
+      RETURN_IF_ERROR(CheckKeys(l, {"commitment", "excluded"}, what));
+      if (!l["excluded"].is_boolean() || !l["excluded"].get<bool>()) {
+        return InvalidArgumentError(what + ": \"excluded\" must be true when present");
+      }
+      w.excluded = true;
+    } else {
+      RETURN_IF_ERROR(CheckKeys(l, {"commitment", "choice", "rand"}, what));
+      ASSIGN_OR_RETURN(uint64_t choice, GetUint(l, "choice", what));
+      if (choice >= k) return InvalidArgumentError(what + ": choice out of range");
+      w.choice = static_cast<uint32_t>(choice);
+      ASSIGN_OR_RETURN(std::string r, GetString(l, "rand", what));
+      ASSIGN_OR_RETURN(w.random, ballot::ParseVoteRandom(r));
+      if (ballot::ComputeCommitment(in.election_id, w.choice, w.random) != w.commitment) {
+        return InvalidArgumentError(what + ": the commitment does not open to this choice and random");
+      }
+    }
+    in.leaves.push_back(w);
+  }
+  return in;
+}
+
+}  // namespace vp::prover
