@@ -177,15 +177,13 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
   return stark::SerializeProof(proof);
 }
 
-StatusOr<TallyProof> ProveTally(const TallyInput& input, const stark::ProofOptions& options,
-                                stark::RandomSource& rng) {
+StatusOr<TallyStatement> BuildTallyStatement(const TallyInput& input) {
   const uint64_t n = input.leaves.size();
   if (n == 0 || n > kMaxTreeSize) return InvalidArgumentError("tally: tree size must be 1..2^32");
   if (!IsPowerOfTwo(input.max_segment_leaves) || input.max_segment_leaves > kMaxSegmentLeaves) {
     return InvalidArgumentError("tally: max segment leaves must be a power of two <= 2^20");
   }
-  TallyProof out;
-  TallyStatement& st = out.statement;
+  TallyStatement st;
   st.election_id = input.election_id;
   st.config_hash = input.config_hash;
   st.num_choices = input.num_choices;
@@ -202,8 +200,16 @@ StatusOr<TallyProof> ProveTally(const TallyInput& input, const stark::ProofOptio
   for (const uint64_t c : st.counts) st.counted += c;
   st.excluded_commitment = ExcludedSetCommitment(st.excluded);
   ASSIGN_OR_RETURN(st.root, CombineSegmentRoots(n, st.segments));
-  for (const SegmentStatement& seg : st.segments) {
-    ASSIGN_OR_RETURN(Bytes proof, ProveSegment(st, seg, all.subspan(seg.offset, seg.size),
+  return st;
+}
+
+StatusOr<TallyProof> ProveTally(const TallyInput& input, const stark::ProofOptions& options,
+                                stark::RandomSource& rng) {
+  TallyProof out;
+  ASSIGN_OR_RETURN(out.statement, BuildTallyStatement(input));
+  const std::span<const LeafWitness> all(input.leaves);
+  for (const SegmentStatement& seg : out.statement.segments) {
+    ASSIGN_OR_RETURN(Bytes proof, ProveSegment(out.statement, seg, all.subspan(seg.offset, seg.size),
                                                options, rng));
     out.segments.push_back(std::move(proof));
   }

@@ -129,6 +129,10 @@ StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
                                                    std::span<const LeafWitness> leaves,
                                                    uint32_t num_choices);
 
+// The public statement of a whole election's leaves, without proving (what a worker that
+// delegates segments to prover processes checks their proofs against).
+StatusOr<TallyStatement> BuildTallyStatement(const TallyInput& input);
+
 // Builds the statement and proves every segment (sequentially; each proof uses both cores).
 // Test-only option for the tamper scenarios: none; a dishonest tally is built by editing
 // the statement after proving (the verifier must then refuse it).

@@ -13,6 +13,7 @@
 #include "vp/base/test_util.h"
 #include "vp/crypto/ed25519.h"
 #include "vp/prover/segment_request.h"
+#include "vp/prover/tally_job.h"
 
 namespace vp::prover {
 namespace {
@@ -79,6 +80,39 @@ TEST_F(ProverImageTest, ASignedImageRunsAndItsProofVerifies) {
   st.num_choices = in.num_choices;
   const Status v = ballot::VerifySegment(st, *seg, run->output, {});
   EXPECT_TRUE(v.ok()) << v.message();
+}
+
+TEST_F(ProverImageTest, AWholeElectionIsProvenSegmentBySegment) {
+  ProverInput in = SmallInput();
+  for (uint32_t i = 0; i < 3; ++i) {  // 7 leaves: segments of 2 (max), 2, 2, 1
+    ballot::LeafWitness w;
+    w.random.fill(static_cast<uint8_t>(0x40 + i));
+    w.choice = i % 3;
+    w.commitment = ballot::ComputeCommitment(in.election_id, w.choice, w.random);
+    in.leaves.push_back(w);
+  }
+  auto proof = ProveTallyWithImage(in, image_, {}, 2);
+  ASSERT_TRUE(proof.ok()) << proof.status().message();
+  EXPECT_EQ(proof->statement.segments.size(), 4u);
+  EXPECT_EQ(proof->statement.excluded, std::vector<uint64_t>{3});
+  const Status v = ballot::VerifyTally(proof->statement, proof->segments, {});
+  EXPECT_TRUE(v.ok()) << v.message();
+
+  fs::remove(image_.SignaturePath());
+  auto unsigned_run = ProveTallyWithImage(in, image_, {}, 2);
+  ASSERT_FALSE(unsigned_run.ok());
+  ExpectSignatureFailure(unsigned_run.status());
+}
+
+TEST_F(ProverImageTest, ASignedButLyingProverIsCaughtByTheWorker) {
+  // A signed image that answers garbage (echo prints its arguments): the worker verifies
+  // every segment proof against its own statement before using it.
+  fs::copy_file("/bin/echo", image_.binary_path, fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(SignProverImage(seed_, image_.binary_path).ok());
+  auto proof = ProveTallyWithImage(SmallInput(), image_, {});
+  ASSERT_FALSE(proof.ok());
+  EXPECT_EQ(proof.status().code(), StatusCode::kInternal);
+  EXPECT_NE(proof.status().message().find("invalid proof"), std::string::npos) << proof.status().message();
 }
 
 TEST_F(ProverImageTest, AnAlteredImageNeverRuns) {
