@@ -318,7 +318,32 @@ CREATE TABLE webhook_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 )sql"},
-    // Append new migrations here (next version: 14).
+    // Migration 14 is reserved for the ballot service (being written).
+    // The object store (src/vp/objects, docs/objects.md): bundles, proofs and the prover's
+    // sealed input, in the database so every gateway and worker sees them. Chunks of 1 MiB.
+    Migration{15, "objects", R"sql(
+CREATE TABLE objects (
+  bucket TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  sealed BIGINT NOT NULL,
+  chunks BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  PRIMARY KEY (bucket, object_key)
+);
+CREATE INDEX objects_expires ON objects (expires_at);
+CREATE TABLE object_chunks (
+  bucket TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  data BYTEA NOT NULL,
+  PRIMARY KEY (bucket, object_key, seq)
+);
+)sql"},
+    // Append new migrations here (next version: 16).
 };
 
 }  // namespace
