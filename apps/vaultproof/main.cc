@@ -8,6 +8,7 @@
 
 #include "apikey_cmd.h"
 #include "audit_cmd.h"
+#include "ballot_cmd.h"
 #include "kms_cmd.h"
 #include "release_cmd.h"
 #include "eth_cmd.h"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   vp::app::AddAuditCommands(app, &exit_code);
   vp::app::AddKmsCommands(app, &exit_code);
   vp::app::AddStarkCommands(app, &exit_code);
+  vp::app::AddBallotCommands(app, &exit_code);
   vp::app::AddReleaseCommands(app, &exit_code);
   app.add_subcommand("demo", "Show the signing core at work on a development key")->callback([&] {
     exit_code = Demo();
