@@ -126,6 +126,100 @@ std::string_view ScenarioName(Scenario scenario) {
   return kScenarioNames[static_cast<size_t>(scenario)];
 }
 
+StatusOr<OperatorPlan> PlanScenario(Scenario scenario, uint64_t n, uint64_t voter_index,
+                                    std::optional<bool> s5_recount, std::string dropped_detail) {
+  if (n == 0 || voter_index >= n) return InvalidArgumentError("scenario: the voter's leaf is not in the tally");
+  OperatorPlan plan;
+  plan.scenario = scenario;
+  std::vector<std::string_view> expected;
+  switch (scenario) {
+    case Scenario::kS0:
+      plan.detail = "honest";
+      break;
+    case Scenario::kS1:
+      plan.excluded_leaf = voter_index;
+      plan.detail = "the voter's vote (bulletin index " + std::to_string(voter_index) +
+                    ") is excluded from the tally";
+      expected = {check_ids::kNoExcludedSlots, check_ids::kMyVoteCounted};
+      break;
+    case Scenario::kS2:
+      plan.false_journal = true;
+      plan.detail = "the published tally differs from the proven one by one vote";
+      expected = {check_ids::kClaimedEqualsProven};
+      break;
+    case Scenario::kS3:
+      plan.detail = (dropped_detail.empty() ? std::string("a bot") : dropped_detail) +
+                    "'s vote was never appended to the bulletin";
+      expected = {check_ids::kTreeSizeMatches};
+      break;
+    case Scenario::kS4:
+      plan.recount = true;
+      plan.detail = "one vote moved between choices in the statement after proving";
+      expected = {check_ids::kProofVerifies};
+      break;
+    case Scenario::kS5: {
+      bool recount = false;
+      if (s5_recount) {
+        recount = *s5_recount;
+      } else {
+        ASSIGN_OR_RETURN(uint64_t coin, RandomBelow(2));
+        recount = coin == 1;
+      }
+      if (recount) {
+        plan.recount = true;
+        plan.detail = "recount: one vote moved between choices after proving";
+        expected = {check_ids::kProofVerifies};
+      } else {
+        ASSIGN_OR_RETURN(uint64_t victim, RandomBelow(n));
+        plan.excluded_leaf = victim;
+        plan.detail = "drop: the vote at bulletin index " + std::to_string(victim) +
+                      (victim == voter_index ? " (the voter's)" : "") + " is excluded from the tally";
+        expected = {check_ids::kNoExcludedSlots};
+        if (victim == voter_index) expected.push_back(check_ids::kMyVoteCounted);
+      }
+      break;
+    }
+  }
+  plan.expected_failures = InReportOrder(std::move(expected));
+  return plan;
+}
+
+StatusOr<BundleFiles> MakeBundleFiles(const BundleContext& context, TallyProof proof,
+                                      const OperatorPlan& plan, Journal* journal_out) {
+  TallyStatement statement = std::move(proof.statement);
+  if (plan.recount) RETURN_IF_ERROR(MoveOneVote(statement));
+  Journal journal = JournalFromStatement(statement, context.config);
+  if (plan.false_journal) {
+    // One vote moves between two choices; with nothing counted, one appears from nowhere.
+    auto& tally = journal.tally;
+    const auto from = std::find_if(tally.begin(), tally.end(),
+                                   [](const auto& kv) { return kv.second > 0; });
+    if (from == tally.end()) {
+      ++tally[context.config.choices[0]];
+    } else {
+      --from->second;
+      auto to = std::next(from);
+      if (to == tally.end()) to = tally.begin();
+      ++to->second;
+    }
+  }
+  ElectionManifest manifest;
+  manifest.config = context.config;
+  manifest.config_hash = ElectionConfigHash(context.config);
+  manifest.log_public_key = context.log_public_key;
+  manifest.proof_options = context.proof_options;
+  manifest.min_security_bits = kMinSecurityBitsFloor;
+
+  BundleFiles files;
+  files.proof = SerializeSegmentProofs(proof.segments);
+  files.public_input = CanonicalJson(StatementToJson(statement));
+  files.manifest = CanonicalJson(ManifestToJson(manifest));
+  files.close_statement = CanonicalJson(SignedSthToJson(context.close));
+  files.journal = CanonicalJson(JournalToJson(journal));
+  if (journal_out != nullptr) *journal_out = std::move(journal);
+  return files;
+}
+
 StatusOr<Simulation> SimulateElection(const SimulateOptions& o) {
   Simulation sim;
   sim.scenario = o.scenario;
@@ -198,53 +292,11 @@ StatusOr<Simulation> SimulateElection(const SimulateOptions& o) {
   receipt.consistency = ConsistencyEvidence{receipt.tree_size_at_cast, n, std::move(consistency)};
 
   // The operator's choices before proving.
-  std::vector<std::string_view> expected;
-  bool recount = o.scenario == Scenario::kS4;
-  switch (o.scenario) {
-    case Scenario::kS0:
-      sim.scenario_detail = "honest";
-      break;
-    case Scenario::kS1:
-      leaves[static_cast<size_t>(my_index)].excluded = true;
-      sim.scenario_detail = "the voter's vote (bulletin index " + std::to_string(my_index) +
-                            ") is excluded from the tally";
-      expected = {check_ids::kNoExcludedSlots, check_ids::kMyVoteCounted};
-      break;
-    case Scenario::kS2:
-      sim.scenario_detail = "the published tally differs from the proven one by one vote";
-      expected = {check_ids::kClaimedEqualsProven};
-      break;
-    case Scenario::kS3:
-      sim.scenario_detail = "bot " + std::to_string(*dropped_bot) +
-                            "'s vote was never appended to the bulletin";
-      expected = {check_ids::kTreeSizeMatches};
-      break;
-    case Scenario::kS4:
-      sim.scenario_detail = "one vote moved between choices in the statement after proving";
-      expected = {check_ids::kProofVerifies};
-      break;
-    case Scenario::kS5: {
-      if (o.s5_recount) {
-        recount = *o.s5_recount;
-      } else {
-        ASSIGN_OR_RETURN(uint64_t coin, RandomBelow(2));
-        recount = coin == 1;
-      }
-      if (recount) {
-        sim.scenario_detail = "recount: one vote moved between choices after proving";
-        expected = {check_ids::kProofVerifies};
-      } else {
-        ASSIGN_OR_RETURN(uint64_t victim, RandomBelow(n));
-        leaves[static_cast<size_t>(victim)].excluded = true;
-        sim.scenario_detail = "drop: the vote at bulletin index " + std::to_string(victim) +
-                              (victim == my_index ? " (the voter's)" : "") +
-                              " is excluded from the tally";
-        expected = {check_ids::kNoExcludedSlots};
-        if (victim == my_index) expected.push_back(check_ids::kMyVoteCounted);
-      }
-      break;
-    }
-  }
+  ASSIGN_OR_RETURN(OperatorPlan plan,
+                   PlanScenario(o.scenario, n, my_index, o.s5_recount,
+                                dropped_bot ? "bot " + std::to_string(*dropped_bot) : ""));
+  if (plan.excluded_leaf) leaves[static_cast<size_t>(*plan.excluded_leaf)].excluded = true;
+  sim.scenario_detail = plan.detail;
 
   TallyInput input;
   input.election_id = config.election_id;
@@ -258,41 +310,16 @@ StatusOr<Simulation> SimulateElection(const SimulateOptions& o) {
   sim.prove_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  // The operator's choices after proving.
-  TallyStatement statement = std::move(proof.statement);
-  if (recount) RETURN_IF_ERROR(MoveOneVote(statement));
-  sim.journal = JournalFromStatement(statement, config);
-  if (o.scenario == Scenario::kS2) {
-    // One vote moves between two choices; with nothing counted, one appears from nowhere.
-    auto& tally = sim.journal.tally;
-    const auto from = std::find_if(tally.begin(), tally.end(),
-                                   [](const auto& kv) { return kv.second > 0; });
-    if (from == tally.end()) {
-      ++tally[config.choices[0]];
-    } else {
-      --from->second;
-      auto to = std::next(from);
-      if (to == tally.end()) to = tally.begin();
-      ++to->second;
-    }
-  }
-
-  ElectionManifest manifest;
-  manifest.config = config;
-  manifest.config_hash = config_hash;
-  manifest.log_public_key = log_public;
-  manifest.proof_options = o.proof_options;
-  manifest.min_security_bits = kMinSecurityBitsFloor;
-
-  sim.files.proof = SerializeSegmentProofs(proof.segments);
-  sim.files.public_input = CanonicalJson(StatementToJson(statement));
-  sim.files.manifest = CanonicalJson(ManifestToJson(manifest));
-  sim.files.close_statement = CanonicalJson(SignedSthToJson(close));
-  sim.files.journal = CanonicalJson(JournalToJson(sim.journal));
+  BundleContext context;
+  context.config = config;
+  context.log_public_key = log_public;
+  context.proof_options = o.proof_options;
+  context.close = close;
+  ASSIGN_OR_RETURN(sim.files, MakeBundleFiles(context, std::move(proof), plan, &sim.journal));
   sim.proof_bytes = sim.files.proof.size();
   ASSIGN_OR_RETURN(sim.bundle_zip, WriteBundleZip(sim.files));
   sim.receipt_json = ReceiptToJson(receipt).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  sim.expected_failures = InReportOrder(std::move(expected));
+  sim.expected_failures = plan.expected_failures;
   return sim;
 }
 

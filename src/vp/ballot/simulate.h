@@ -65,6 +65,36 @@ struct Simulation {
   size_t proof_bytes = 0;              // proof.bin
 };
 
+// The operator's part of a scenario, shared by the simulator and the ballot service's
+// finalization. S3 happens on the bulletin (the caller leaves one bot's vote out of the tree
+// it proves and closes); the others happen to the tally: an exclusion before proving, a
+// recount of the statement or a false journal after.
+struct OperatorPlan {
+  Scenario scenario = Scenario::kS0;
+  std::string detail;                          // what the operator did
+  std::vector<std::string> expected_failures;  // check ids, in report order
+  std::optional<uint64_t> excluded_leaf;       // S1, S5 (drop): mark it excluded before proving
+  bool recount = false;                        // S4, S5 (recount): move a vote after proving
+  bool false_journal = false;                  // S2: publish a tally other than the proven one
+};
+// n: leaves the tally covers; voter_index: the voter's leaf; s5_recount as in SimulateOptions.
+// For S3, dropped_detail names the vote the caller left out. The CSPRNG draws S5's choices.
+StatusOr<OperatorPlan> PlanScenario(Scenario scenario, uint64_t n, uint64_t voter_index,
+                                    std::optional<bool> s5_recount = std::nullopt,
+                                    std::string dropped_detail = "");
+
+// What a bundle needs besides the proof.
+struct BundleContext {
+  ElectionConfig config;
+  Ed25519PublicKey log_public_key{};
+  stark::ProofOptions proof_options;
+  SignedSth close;  // the signed tree head at close
+};
+// Applies the plan's after-proving fraud (recount, false journal) and writes the five files.
+// journal_out (optional) receives the published journal.
+StatusOr<BundleFiles> MakeBundleFiles(const BundleContext& context, TallyProof proof,
+                                      const OperatorPlan& plan, Journal* journal_out = nullptr);
+
 // kInvalidArgument for bad options (a config ValidateElectionConfig refuses, a choice out of
 // range, bots_before_voter > bot_count, S3 without bots); the prover's error otherwise.
 StatusOr<Simulation> SimulateElection(const SimulateOptions& options);
