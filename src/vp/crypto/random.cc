@@ -31,4 +31,14 @@ StatusOr<SecureBuffer> RandomSecret(size_t n) {
   return b;
 }
 
+StatusOr<std::string> RandomUuid() {
+  uint8_t b[16];
+  RETURN_IF_ERROR(RandomBytes(std::span<uint8_t>(b)));
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  const std::string hex = HexEncode(ByteSpan(b, sizeof(b)));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20);
+}
+
 }  // namespace vp::crypto

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include "vp/base/bytes.h"
 #include "vp/base/secure.h"
@@ -12,5 +13,7 @@ namespace vp::crypto {
 Status RandomBytes(std::span<uint8_t> out);
 StatusOr<Bytes> RandomBytes(size_t n);
 StatusOr<SecureBuffer> RandomSecret(size_t n);
+// A random (version 4, RFC 9562 variant) UUID in its lower-case 36-character text form.
+StatusOr<std::string> RandomUuid();
 
 }  // namespace vp::crypto

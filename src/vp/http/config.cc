@@ -72,6 +72,20 @@ const std::vector<Key>& Keys() {
       B("custody", "debug", &GatewayConfig::custody_debug),
       I("custody", "cache_ttl_s", &GatewayConfig::custody_cache_ttl_s),
       I("custody", "attestation_refresh_s", &GatewayConfig::custody_attestation_refresh_s),
+      L("ballot", "choices", &GatewayConfig::ballot_choices),
+      I("ballot", "bot_count", &GatewayConfig::ballot_bot_count),
+      B("ballot", "shared_election", &GatewayConfig::ballot_shared_election),
+      I("ballot", "session_ttl_ms", &GatewayConfig::ballot_session_ttl_ms),
+      I("ballot", "finalized_session_ttl_ms", &GatewayConfig::ballot_finalized_session_ttl_ms),
+      I("ballot", "body_bytes", &GatewayConfig::ballot_body_bytes),
+      I("ballot", "vote_limit_per_ip", &GatewayConfig::ballot_vote_limit_per_ip),
+      I("ballot", "session_limit_per_ip", &GatewayConfig::ballot_session_limit_per_ip),
+      I("ballot", "limit_window_ms", &GatewayConfig::ballot_limit_window_ms),
+      I("ballot", "sweep_interval_ms", &GatewayConfig::ballot_sweep_interval_ms),
+      S("ballot", "turnstile", &GatewayConfig::ballot_turnstile),
+      S("ballot", "turnstile_secret_file", &GatewayConfig::ballot_turnstile_secret_file),
+      S("ballot", "turnstile_url", &GatewayConfig::ballot_turnstile_url),
+      L("ballot", "turnstile_hostnames", &GatewayConfig::ballot_turnstile_hostnames),
       S("log", "level", &GatewayConfig::log_level),
       B("log", "access_log", &GatewayConfig::access_log),
   };
@@ -296,6 +310,20 @@ Status Validate(const GatewayConfig& cfg) {
   if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
     return InvalidArgumentError("config: server.tls_cert and server.tls_key go together");
   }
+  if (cfg.ballot_bot_count < 0 || cfg.ballot_bot_count > (int64_t{1} << 24))
+    return InvalidArgumentError("config: ballot.bot_count must be 0..16777216");
+  RETURN_IF_ERROR(positive(cfg.ballot_session_ttl_ms, "ballot.session_ttl_ms"));
+  RETURN_IF_ERROR(positive(cfg.ballot_finalized_session_ttl_ms, "ballot.finalized_session_ttl_ms"));
+  RETURN_IF_ERROR(positive(cfg.ballot_body_bytes, "ballot.body_bytes"));
+  RETURN_IF_ERROR(positive(cfg.ballot_limit_window_ms, "ballot.limit_window_ms"));
+  RETURN_IF_ERROR(positive(cfg.ballot_sweep_interval_ms, "ballot.sweep_interval_ms"));
+  if (cfg.ballot_vote_limit_per_ip < 0 || cfg.ballot_session_limit_per_ip < 0)
+    return InvalidArgumentError("config: ballot limits must be >= 0 (0: off)");
+  if (cfg.ballot_turnstile != "off" && cfg.ballot_turnstile != "cloudflare")
+    return InvalidArgumentError("config: ballot.turnstile must be off or cloudflare");
+  if (cfg.ballot_turnstile == "cloudflare" &&
+      (cfg.ballot_turnstile_secret_file.empty() || cfg.ballot_turnstile_hostnames.empty()))
+    return InvalidArgumentError("config: ballot.turnstile = cloudflare needs turnstile_secret_file and turnstile_hostnames");
   for (const auto& [route, rl] : cfg.route_limits) {
     if (rl.per_key < 0 || rl.per_ip < 0 || rl.window_ms < 0) {
       return InvalidArgumentError("config: rate_limits.routes." + route + ": limits must be >= 0");

@@ -79,6 +79,21 @@ struct GatewayConfig {
   bool custody_debug = false;           // attest the all-zero debug measurement
   int64_t custody_cache_ttl_s = 300;
   int64_t custody_attestation_refresh_s = 300;
+  // [ballot]: the ballot API under /api (docs/api.md, "Ballot API")
+  std::vector<std::string> ballot_choices = {"A", "B", "C", "D", "E"};
+  int64_t ballot_bot_count = 63;
+  bool ballot_shared_election = false;   // true: every session joins the one open election
+  int64_t ballot_session_ttl_ms = 30 * 60 * 1000;            // before finalization
+  int64_t ballot_finalized_session_ttl_ms = 24 * 3600 * 1000;  // after it
+  int64_t ballot_body_bytes = 16 * 1024;  // larger /api bodies: 413
+  int64_t ballot_vote_limit_per_ip = 10;     // POST /api/vote per IP and window; 0: off
+  int64_t ballot_session_limit_per_ip = 30;  // POST /api/session per IP and window; 0: off
+  int64_t ballot_limit_window_ms = 60000;
+  int64_t ballot_sweep_interval_ms = 60000;  // how often the expired-session sweep job is queued
+  std::string ballot_turnstile = "off";      // off | cloudflare
+  std::string ballot_turnstile_secret_file;  // cloudflare: a file holding the secret key
+  std::string ballot_turnstile_url = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
+  std::vector<std::string> ballot_turnstile_hostnames;  // cloudflare: allowed hostnames
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = false;         // one line per request (debug aid; costs throughput)

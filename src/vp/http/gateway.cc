@@ -7,6 +7,8 @@
 #include <map>
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@
 
 #include "vp/audit/audit.h"
 #include "vp/crypto/hash.h"
+#include "vp/election/election.h"
+#include "vp/election/turnstile.h"
 #include "vp/http/api_key_service.h"
 #include "vp/http/envelope.h"
 #include "vp/http/metrics.h"
@@ -187,6 +191,17 @@ std::string OutcomeFor(unsigned status) {
   return "error";
 }
 
+// The Turnstile secret key: the file's first line.
+StatusOr<std::string> ReadTurnstileSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgumentError("config: ballot.turnstile_secret_file: cannot read " + path);
+  std::string secret;
+  std::getline(in, secret);
+  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) return InvalidArgumentError("config: ballot.turnstile_secret_file: " + path + " is empty");
+  return secret;
+}
+
 }  // namespace
 
 struct Principal {
@@ -194,7 +209,9 @@ struct Principal {
   std::string role;
 };
 
-enum class Access { kPublic, kAuthenticated };
+// kBallot: the ballot API under /api: no API key (the session capability, checked by the
+// handler, authenticates), per-IP limits, the /api body limit.
+enum class Access { kPublic, kAuthenticated, kBallot };
 enum class AuditMode { kNone, kAsync, kDurable };
 
 struct Gateway::Impl {
@@ -223,6 +240,8 @@ struct Gateway::Impl {
   std::unique_ptr<wallet::WebhookService> webhooks;  // the transactions' event sink
   std::unique_ptr<wallet::Broadcaster> broadcaster;
   std::unique_ptr<wallet::TransactionService> transactions;
+  std::unique_ptr<election::ElectionService> ballot;  // the ballot API (docs/api.md "Ballot API")
+  std::unique_ptr<election::TurnstileVerifier> turnstile;
   MemoryRateLimiter limiter;       // one gateway (SQLite)
   LeasedRateLimiter leased;         // several gateways (PostgreSQL)
   ReplayGuard replay_guard;         // both: a local replay is refused without the store
@@ -360,7 +379,8 @@ struct Gateway::Impl {
     r.content_type = "text/plain";
     r.SetHeader("Access-Control-Allow-Origin", std::string(origin));
     r.SetHeader("Access-Control-Allow-Methods", std::string(want));
-    r.SetHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+    r.SetHeader("Access-Control-Allow-Headers",
+                "Authorization, Content-Type, Idempotency-Key, X-Session-ID, X-Session-Capability");
     r.SetHeader("Access-Control-Max-Age", "600");
     r.SetHeader("Vary", "Origin");
     return r;
@@ -529,6 +549,7 @@ struct Gateway::Impl {
       const Principal nobody;
       co_return co_await (this->*spec.fn)(req, nobody);
     }
+    if (spec.access == Access::kBallot) co_return co_await ProcessBallot(req, spec);
 
     const RouteRateLimit* rl = RouteLimit(req.route);
     {
@@ -662,6 +683,201 @@ struct Gateway::Impl {
       }
     }
     co_return res;
+  }
+
+  // The ballot routes: the client's IP limits (the platform's per-IP bucket, then the
+  // route's: [rate_limits.routes] per_ip when set, else [ballot] vote/session limits), the
+  // /api body limit, the handler (which checks the session capability), and an asynchronous
+  // audit record for the writes.
+  asio::awaitable<Response> ProcessBallot(Request& req, const RouteSpec& spec) {
+    {
+      std::vector<LimitSpec> limits;
+      limits.push_back({"ip:" + req.remote_ip, cfg.per_ip_window_ms, cfg.per_ip_limit, RateKind::kSliding, "ip"});
+      const BallotLimit bl = BallotRouteLimit(req.route);
+      if (bl.limit > 0) {
+        limits.push_back({"route:" + std::string(req.route) + "|ip:" + req.remote_ip, bl.window_ms, bl.limit,
+                          RateKind::kSliding, "route_ip"});
+      }
+      const std::string anonymous;
+      std::optional<Response> refused = co_await CheckLimits(req, limits, anonymous);
+      if (refused) co_return std::move(*refused);
+    }
+    if (req.body.size() > static_cast<size_t>(cfg.ballot_body_bytes)) {
+      co_return ErrorResponse(
+          ResourceExhaustedError("body over the " + std::to_string(cfg.ballot_body_bytes) + "-byte limit of /api"),
+          req.request_id, 413);
+    }
+    const Principal nobody;
+    Response res = co_await (this->*spec.fn)(req, nobody);
+    if (spec.audit == AuditMode::kAsync) {
+      AuditAsync(Record(req, "", std::string(req.route), OutcomeFor(res.status), {{"status", res.status}}));
+    }
+    co_return res;
+  }
+
+  struct BallotLimit {
+    int64_t limit = 0;
+    int64_t window_ms = 0;
+  };
+  BallotLimit BallotRouteLimit(std::string_view route) const {
+    BallotLimit out{0, cfg.ballot_limit_window_ms};
+    if (const RouteRateLimit* rl = RouteLimit(route); rl != nullptr && rl->per_ip > 0) {
+      out.limit = rl->per_ip;
+      if (rl->window_ms > 0) out.window_ms = rl->window_ms;
+    } else if (route == "POST /api/vote") {
+      out.limit = cfg.ballot_vote_limit_per_ip;
+    } else if (route == "POST /api/session") {
+      out.limit = cfg.ballot_session_limit_per_ip;
+    }
+    return out;
+  }
+
+  // ---- the ballot API (docs/api.md, "Ballot API") ----
+
+  // Refusals with their codes (ALREADY_VOTED, SESSION_EXPIRED, CAPTCHA_FAILED, ...); a signer
+  // that is down or restarting is 503 SIGNER_UNAVAILABLE.
+  static Response BallotError(const Status& s, const Request& req) {
+    if (std::string_view code = election::ErrorCode(s); !code.empty()) return ErrorResponseNamed(s, code, req.request_id);
+    if (s.code() == StatusCode::kUnavailable && s.message().rfind("signer unavailable", 0) == 0)
+      return ErrorResponseNamed(s, "SIGNER_UNAVAILABLE", req.request_id);
+    return ErrorResponse(s, req.request_id);
+  }
+
+  using BallotWork = std::function<StatusOr<json>()>;
+
+  // Runs ballot work on a store thread (it may also wait for the signer and siteverify).
+  // The work is built by plain functions before this coroutine (GCC 12 and coroutine frames).
+  asio::awaitable<Response> RunBallotWork(Request& req, const char* op, StatusOr<BallotWork> work, unsigned ok_status) {
+    if (!ballot) co_return ErrorResponse(UnavailableError("the ballot service is not running"), req.request_id);
+    if (!work.ok()) co_return BallotError(work.status(), req);
+    BallotWork fn = std::move(*work);
+    auto out = co_await OnStore(op, fn);
+    if (!out.ok()) co_return BallotError(out.status(), req);
+    co_return DataResponse(*out, ok_status);
+  }
+
+  struct SessionHeaders {
+    std::string id;
+    std::string capability;
+  };
+  static SessionHeaders SessionOf(const Request& req) {
+    return {std::string(req.Header("x-session-id")), std::string(req.Header("x-session-capability"))};
+  }
+
+  // The optional turnstileToken of a body object ("" when absent or null).
+  static StatusOr<std::string> TurnstileToken(const json& body) {
+    if (!body.contains("turnstileToken") || body["turnstileToken"].is_null()) return std::string();
+    if (!body["turnstileToken"].is_string()) return InvalidArgumentError("turnstileToken: must be a string");
+    return body["turnstileToken"].get<std::string>();
+  }
+
+  StatusOr<BallotWork> SessionWork(const Request& req) {
+    std::string token;
+    if (!req.body.empty()) {
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() != "turnstileToken") return InvalidArgumentError("unknown field \"" + it.key() + "\" (turnstileToken)");
+      }
+      ASSIGN_OR_RETURN(token, TurnstileToken(j));
+    }
+    return BallotWork([this, token, ip = req.remote_ip, now = NowMs()]() -> StatusOr<json> {
+      RETURN_IF_ERROR(turnstile->Verify(token, "session", ip));
+      ASSIGN_OR_RETURN(election::CreatedSession s, ballot->CreateSession(now));
+      return election::CreatedSessionJson(s);
+    });
+  }
+
+  StatusOr<BallotWork> VoteWork(const Request& req) {
+    return BallotWork([this, who = SessionOf(req), body = req.body, ip = req.remote_ip, now = NowMs()]() -> StatusOr<json> {
+      ASSIGN_OR_RETURN(election::SessionContext ctx, ballot->Authenticate(who.id, who.capability, now));
+      ASSIGN_OR_RETURN(json j, ParseJsonObject(body));
+      ASSIGN_OR_RETURN(election::VoteInput vote, election::ParseVoteInput(j));
+      ASSIGN_OR_RETURN(std::string token, TurnstileToken(j));
+      RETURN_IF_ERROR(turnstile->Verify(token, "vote", ip));
+      ASSIGN_OR_RETURN(election::Receipt receipt, ballot->CastVote(ctx, vote, now));
+      return election::ReceiptJson(receipt);
+    });
+  }
+
+  // Reads of the session's election: authenticate, then `read` with the election id.
+  BallotWork SessionRead(const Request& req, std::function<StatusOr<json>(const std::string&)> read) {
+    return BallotWork([this, who = SessionOf(req), read = std::move(read), now = NowMs()]() -> StatusOr<json> {
+      ASSIGN_OR_RETURN(election::SessionContext ctx, ballot->Authenticate(who.id, who.capability, now));
+      return read(ctx.election.id);
+    });
+  }
+
+  struct BulletinQuery {
+    int64_t offset = 0;
+    int64_t limit = 100;
+    int64_t old_size = -1;
+    int64_t new_size = -1;
+  };
+  static StatusOr<BulletinQuery> ParseBulletinQuery(std::string_view query) {
+    ASSIGN_OR_RETURN(auto params, ParseQuery(query));
+    BulletinQuery q;
+    for (const auto& kv : params) {
+      if (kv.first == "offset") {
+        ASSIGN_OR_RETURN(q.offset, ParseNonNegative(kv.second, "offset"));
+      } else if (kv.first == "limit") {
+        ASSIGN_OR_RETURN(q.limit, ParseNonNegative(kv.second, "limit"));
+      } else if (kv.first == "oldSize") {
+        ASSIGN_OR_RETURN(q.old_size, ParseNonNegative(kv.second, "oldSize"));
+      } else if (kv.first == "newSize") {
+        ASSIGN_OR_RETURN(q.new_size, ParseNonNegative(kv.second, "newSize"));
+      }  // others are ignored, as on every list route
+    }
+    return q;
+  }
+
+  StatusOr<BallotWork> BulletinWork(const Request& req) {
+    ASSIGN_OR_RETURN(BulletinQuery q, ParseBulletinQuery(req.query));
+    return SessionRead(req, [this, q](const std::string& id) { return ballot->Bulletin(id, q.offset, q.limit); });
+  }
+  StatusOr<BallotWork> ConsistencyWork(const Request& req) {
+    ASSIGN_OR_RETURN(BulletinQuery q, ParseBulletinQuery(req.query));
+    if (q.old_size < 0 || q.new_size < 0) return InvalidArgumentError("oldSize and newSize: required");
+    return SessionRead(req, [this, q](const std::string& id) {
+      return ballot->ConsistencyProof(id, q.old_size, q.new_size);
+    });
+  }
+  StatusOr<BallotWork> InclusionWork(const Request& req) {
+    return SessionRead(req, [this, vote = std::string(req.Param("voteId"))](const std::string& id) {
+      return ballot->InclusionProof(id, vote);
+    });
+  }
+  StatusOr<BallotWork> SthWork(const Request& req) {
+    return SessionRead(req, [this](const std::string& id) -> StatusOr<json> {
+      ASSIGN_OR_RETURN(ballot::SignedSth head, ballot->LatestSth(id));
+      return json{{"electionId", id},
+                  {"sth", election::SthJson(head)},
+                  {"logPublicKey", HexEncode(ballot->log_public_key())}};
+    });
+  }
+  StatusOr<BallotWork> ProgressWork(const Request& req) {
+    return SessionRead(req, [this](const std::string& id) { return ballot->Progress(id); });
+  }
+
+  asio::awaitable<Response> BallotSession(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_session", SessionWork(req), 201);
+  }
+  asio::awaitable<Response> BallotVote(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_vote", VoteWork(req), 201);
+  }
+  asio::awaitable<Response> BallotProgress(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_read", ProgressWork(req), 200);
+  }
+  asio::awaitable<Response> BallotBulletin(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_read", BulletinWork(req), 200);
+  }
+  asio::awaitable<Response> BallotInclusion(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_proof", InclusionWork(req), 200);
+  }
+  asio::awaitable<Response> BallotConsistency(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_proof", ConsistencyWork(req), 200);
+  }
+  asio::awaitable<Response> BallotSth(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_read", SthWork(req), 200);
   }
 
   // ---- handlers ----
@@ -1198,6 +1414,15 @@ struct Gateway::Impl {
     Add("GET", "/v1/custody/health", Access::kAuthenticated, any, AuditMode::kAsync, false, &Impl::CustodyHealth);
     Add("GET", "/v1/audit/events", Access::kAuthenticated, {"auditor", "admin"}, AuditMode::kAsync, false,
         &Impl::AuditEvents);
+    // The ballot API: the session capability authenticates (no API key).
+    Add("POST", "/api/session", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotSession);
+    Add("POST", "/api/vote", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotVote);
+    Add("GET", "/api/progress", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotProgress);
+    Add("GET", "/api/bulletin", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotBulletin);
+    Add("GET", "/api/bulletin/consistency-proof", Access::kBallot, any, AuditMode::kNone, false,
+        &Impl::BallotConsistency);
+    Add("GET", "/api/bulletin/{voteId}/proof", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotInclusion);
+    Add("GET", "/api/sth", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotSth);
   }
 
   // ---- job workers ----
@@ -1214,6 +1439,11 @@ struct Gateway::Impl {
       Status s = webhooks->RegisterHandlers(pool);
       if (s.ok()) ++n;
       else log->error(LogFields("webhook jobs not registered", {{"error", s.ToString()}}));
+    }
+    if (ballot) {
+      Status s = ballot->RegisterSweepHandler(pool);
+      if (s.ok()) ++n;
+      else log->error(LogFields("ballot session sweep not registered", {{"error", s.ToString()}}));
     }
     return n;
   }
@@ -1255,7 +1485,7 @@ struct Gateway::Impl {
   }
 
   int64_t MaxWindowMs() const {
-    int64_t m = std::max({cfg.per_key_window_ms, cfg.per_ip_window_ms, kDayMs});
+    int64_t m = std::max({cfg.per_key_window_ms, cfg.per_ip_window_ms, cfg.ballot_limit_window_ms, kDayMs});
     for (const auto& [route, rl] : cfg.route_limits) m = std::max(m, rl.window_ms);
     return m;
   }
@@ -1279,6 +1509,7 @@ struct Gateway::Impl {
   asio::awaitable<void> Background() {
     asio::steady_timer timer(server->io());
     int64_t since_maintenance = 0;
+    int64_t since_sweep = cfg.ballot_sweep_interval_ms;  // the first tick queues a sweep
     int64_t interval = std::max<int64_t>(100, cfg.persist_interval_ms);
     while (!server->draining()) {
       timer.expires_after(std::chrono::milliseconds(interval));
@@ -1299,6 +1530,14 @@ struct Gateway::Impl {
           std::lock_guard<std::mutex> lock(job_counts_mu);
           job_counts = std::move(*counts);
         }
+      }
+      since_sweep += interval;
+      if (ballot && workers && since_sweep >= cfg.ballot_sweep_interval_ms) {
+        since_sweep = 0;
+        const int64_t now = NowMs();
+        Status s = co_await OnStore("ballot_sweep_schedule", [&] { return ballot->ScheduleSweep(now); });
+        if (!s.ok()) log->warn(LogFields("ballot session sweep not queued", {{"error", s.ToString()}}));
+        else workers->Notify();
       }
       since_maintenance += interval;
       if (since_maintenance >= kMaintenanceMs) {
@@ -1388,6 +1627,13 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   g.distributed = g.db->dialect() == store::Dialect::kPostgres;
   ASSIGN_OR_RETURN(SecureBuffer pepper, ApiKeyService::LoadOrCreatePepper(config.data_dir));
   ASSIGN_OR_RETURN(SecureBuffer webhook_key, wallet::WebhookService::DeriveSecretKey(pepper.view()));
+  // The ballot's capability and witness keys come from the pepper too; without custody so
+  // does its log key (with custody the log key is held by the signer).
+  ASSIGN_OR_RETURN(election::ElectionKeys ballot_keys, election::ElectionKeys::Derive(pepper.view()));
+  std::shared_ptr<const election::LogSigner> log_key;
+  if (!config.custody_enabled) {
+    ASSIGN_OR_RETURN(log_key, election::PepperLogKey(pepper.view()));
+  }
   g.keys = std::make_unique<ApiKeyService>(*g.db, std::move(pepper), config.key_cache_ms);
   if (config.custody_enabled) {
     std::vector<std::string> warnings;
@@ -1396,6 +1642,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
     g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
     ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
+    ASSIGN_OR_RETURN(log_key, election::SignerLogKey(*g.db, g.custody));
     g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
     g.chains = std::make_unique<wallet::ChainRegistry>(*g.db);
     g.webhooks = std::make_unique<wallet::WebhookService>(*g.db, std::move(webhook_key));
@@ -1404,6 +1651,24 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
         std::make_unique<wallet::TransactionService>(*g.db, *g.wallets, *g.webhooks, g.broadcaster.get());
   } else {
     ASSIGN_OR_RETURN(g.signer, audit::FileDigestSigner::LoadOrCreate(config.data_dir));
+  }
+  {
+    election::ElectionOptions eo;
+    eo.choices = config.ballot_choices;
+    eo.bot_count = config.ballot_bot_count;
+    eo.shared_election = config.ballot_shared_election;
+    eo.session_ttl_ms = config.ballot_session_ttl_ms;
+    eo.finalized_session_ttl_ms = config.ballot_finalized_session_ttl_ms;
+    RETURN_IF_ERROR(election::ValidateElectionOptions(eo).Annotate("config"));
+    g.ballot = std::make_unique<election::ElectionService>(*g.db, std::move(ballot_keys), log_key, std::move(eo));
+    election::TurnstileOptions to;
+    to.mode = config.ballot_turnstile;
+    to.url = config.ballot_turnstile_url;
+    to.hostnames = config.ballot_turnstile_hostnames;
+    if (to.mode == "cloudflare") {
+      ASSIGN_OR_RETURN(to.secret, ReadTurnstileSecret(config.ballot_turnstile_secret_file));
+    }
+    ASSIGN_OR_RETURN(g.turnstile, election::TurnstileVerifier::Create(std::move(to)));
   }
   audit::AuditWriterOptions audit_options;
   audit_options.digest_every_records = config.audit_digest_every;

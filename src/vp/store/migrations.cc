@@ -318,7 +318,60 @@ CREATE TABLE webhook_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 )sql"},
-    // Migration 14 is reserved for the ballot service (being written).
+    // The ballot service (issue 7, docs/api.md "Ballot API"; src/vp/election/). An election's
+    // row is the bulletin's single-writer lock and holds its size; shared_slot is 'open' for
+    // the one open shared election (NULL otherwise), so two gateways cannot both create it.
+    // Each leaf keeps its witness (choice, random) sealed (nonce || AES-256-GCM, bound to
+    // election, index and commitment): the tally's private input, never served. Every signed
+    // tree head is kept.
+    Migration{14, "ballot", R"sql(
+CREATE TABLE ballot_elections (
+  id TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  log_id TEXT NOT NULL,
+  bot_count BIGINT NOT NULL,
+  voters BIGINT NOT NULL,
+  tree_size BIGINT NOT NULL,
+  bots_cast BIGINT NOT NULL,
+  state TEXT NOT NULL,             -- 'open' | 'finalized'
+  created_at BIGINT NOT NULL,
+  finalized_at BIGINT,
+  shared_slot TEXT
+);
+CREATE UNIQUE INDEX ballot_elections_shared_slot ON ballot_elections (shared_slot);
+CREATE TABLE ballot_sessions (
+  id TEXT PRIMARY KEY,
+  election_id TEXT NOT NULL,
+  capability_expires_at BIGINT NOT NULL,   -- the token's exp (unix seconds)
+  voted BIGINT NOT NULL,
+  vote_id TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX ballot_sessions_expires ON ballot_sessions (expires_at);
+CREATE INDEX ballot_sessions_election ON ballot_sessions (election_id);
+CREATE TABLE ballot_leaves (
+  election_id TEXT NOT NULL,
+  idx BIGINT NOT NULL,
+  commitment TEXT NOT NULL,
+  vote_id TEXT NOT NULL,
+  is_bot BIGINT NOT NULL,
+  witness BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (election_id, idx)
+);
+CREATE UNIQUE INDEX ballot_leaves_commitment ON ballot_leaves (election_id, commitment);
+CREATE UNIQUE INDEX ballot_leaves_vote ON ballot_leaves (vote_id);
+CREATE TABLE ballot_sths (
+  election_id TEXT NOT NULL,
+  tree_size BIGINT NOT NULL,
+  signed_at BIGINT NOT NULL,
+  root TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (election_id, tree_size)
+);
+)sql"},
     // The object store (src/vp/objects, docs/objects.md): bundles, proofs and the prover's
     // sealed input, in the database so every gateway and worker sees them. Chunks of 1 MiB.
     Migration{15, "objects", R"sql(
@@ -343,7 +396,27 @@ CREATE TABLE object_chunks (
   PRIMARY KEY (bucket, object_key, seq)
 );
 )sql"},
-    // Append new migrations here (next version: 16).
+    // Finalizations of the ballot service (src/vp/election/finalize.h): one row per
+    // POST /api/finalize, following its job; result and verification hold JSON text.
+    Migration{16, "ballot_executions", R"sql(
+CREATE TABLE ballot_executions (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  election_id TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  state TEXT NOT NULL,             -- 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+  job_id BIGINT NOT NULL,
+  result TEXT NOT NULL,
+  error TEXT NOT NULL,
+  verification TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT
+);
+CREATE INDEX ballot_executions_session ON ballot_executions (session_id, created_at);
+CREATE INDEX ballot_executions_election ON ballot_executions (election_id, state);
+)sql"},
+    // Append new migrations here (next version: 17).
 };
 
 }  // namespace

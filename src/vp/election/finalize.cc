@@ -1,0 +1,465 @@
+// Finalization jobs, executions, bundles and server-side verification (finalize.h).
+#include "vp/election/finalize.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "vp/ballot/bulletin.h"
+#include "vp/ballot/bundle.h"
+#include "vp/ballot/election.h"
+#include "vp/ballot/simulate.h"
+#include "vp/ballot/tally.h"
+#include "vp/crypto/random.h"
+#include "vp/prover/segment_request.h"
+#include "vp/prover/tally_job.h"
+#include "vp/store/jobs.h"
+
+namespace vp::election {
+namespace {
+
+using nlohmann::json;
+using store::Conn;
+using store::TxMode;
+using store::Value;
+
+constexpr const char* kExecColumns =
+    "id, session_id, election_id, scenario, state, job_id, result, error, verification, created_at, "
+    "started_at, finished_at";
+
+Status Refusal(std::string_view code, const std::string& why, StatusCode status) {
+  return Status(status, std::string(code) + ": " + why);
+}
+
+Execution ExecFromRow(const store::Rows& r, size_t i) {
+  Execution e;
+  e.id = r.Text(i, 0);
+  e.session_id = r.Text(i, 1);
+  e.election_id = r.Text(i, 2);
+  e.scenario = r.Text(i, 3);
+  e.state = r.Text(i, 4);
+  e.job_id = r.Int(i, 5);
+  e.result = r.Text(i, 6);
+  e.error = r.Text(i, 7);
+  e.verification = r.Text(i, 8);
+  e.created_ms = r.Int(i, 9);
+  if (!r.IsNull(i, 10)) e.started_ms = r.Int(i, 10);
+  if (!r.IsNull(i, 11)) e.finished_ms = r.Int(i, 11);
+  return e;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Active(const Execution& e) { return e.state == "queued" || e.state == "running"; }
+
+std::string BundleKey(const Execution& e) { return e.election_id + "/" + e.id + "/bundle.zip"; }
+std::string InputKey(const Execution& e) { return e.election_id + "/" + e.id + "/input.json"; }
+
+}  // namespace
+
+FinalizeService::FinalizeService(store::Db& db, ElectionService& elections, objects::ObjectStore& objects,
+                                 std::shared_ptr<const LogSigner> log_key, FinalizeOptions options)
+    : db_(db), elections_(elections), objects_(objects), log_key_(std::move(log_key)), options_(std::move(options)) {}
+
+Status FinalizeService::RegisterHandler(store::WorkerPool& pool) {
+  pool_ = &pool;
+  return pool.Register(std::string(kFinalizeQueue), [this](store::JobContext& job) { return Run(job); });
+}
+
+StatusOr<Execution> FinalizeService::Start(const SessionContext& ctx, std::string_view scenario, int64_t now_ms) {
+  if (!ballot::ParseScenario(scenario).ok()) {
+    return Refusal(kInvalidScenario, "scenarioId must be S0, S1, S2, S3, S4 or S5", StatusCode::kInvalidArgument);
+  }
+  if (!ctx.session.voted) return Refusal(kNotVoted, "this session has not voted yet", StatusCode::kFailedPrecondition);
+  Execution e;
+  ASSIGN_OR_RETURN(e.id, crypto::RandomUuid());
+  e.session_id = ctx.session.id;
+  e.election_id = ctx.election.id;
+  e.scenario = std::string(scenario);
+  e.state = "queued";
+  e.created_ms = now_ms;
+  const Status s = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto el, c.Query("SELECT state FROM ballot_elections WHERE id = $1" +
+                                          std::string(c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : ""),
+                                      {Value(e.election_id)}));
+    if (el.empty()) return NotFoundError("election not found");
+    if (el.Text(0, 0) == "finalized") {
+      return Refusal(kSessionFinalized, "this election is finalized", StatusCode::kFailedPrecondition);
+    }
+    ASSIGN_OR_RETURN(auto active, c.Query("SELECT id FROM ballot_executions WHERE election_id = $1 AND state IN "
+                                          "('queued', 'running')",
+                                          {Value(e.election_id)}));
+    if (!active.empty()) {
+      return Refusal(kFinalizeInProgress, "execution " + active.Text(0, 0) + " is under way",
+                     StatusCode::kFailedPrecondition);
+    }
+    store::JobOptions jo;
+    jo.max_attempts = 2;  // a crashed worker's job runs once more
+    ASSIGN_OR_RETURN(e.job_id, store::JobQueue::Enqueue(c, kFinalizeQueue, json{{"executionId", e.id}}.dump(), jo, now_ms));
+    return c.Exec("INSERT INTO ballot_executions (" + std::string(kExecColumns) +
+                      ") VALUES ($1, $2, $3, $4, 'queued', $5, '', '', '', $6, NULL, NULL)",
+                  {Value(e.id), Value(e.session_id), Value(e.election_id), Value(e.scenario), Value(e.job_id),
+                   Value(now_ms)});
+  });
+  RETURN_IF_ERROR(s);
+  if (pool_ != nullptr) pool_->Notify();
+  return e;
+}
+
+StatusOr<Execution> FinalizeService::Get(const std::string& execution_id) {
+  Execution out;
+  const Status s = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT " + std::string(kExecColumns) + " FROM ballot_executions WHERE id = $1",
+                                     {Value(execution_id)}));
+    if (r.empty()) return NotFoundError("execution not found");
+    out = ExecFromRow(r, 0);
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(s);
+  return out;
+}
+
+StatusOr<Execution> FinalizeService::Latest(const std::string& session_id) {
+  Execution out;
+  const Status s = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT " + std::string(kExecColumns) +
+                                         " FROM ballot_executions WHERE session_id = $1 ORDER BY created_at DESC, id "
+                                         "LIMIT 1",
+                                     {Value(session_id)}));
+    if (r.empty()) return NotFoundError("this session has no finalization");
+    out = ExecFromRow(r, 0);
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(s);
+  return out;
+}
+
+StatusOr<Execution> FinalizeService::WaitFor(const std::string& execution_id, int64_t timeout_ms) {
+  const int64_t until = NowMs() + timeout_ms;
+  for (;;) {
+    ASSIGN_OR_RETURN(Execution e, Get(execution_id));
+    if (!Active(e) || NowMs() >= until) return e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+json FinalizeService::StatusJson(const Execution& e, int64_t now_ms) {
+  json out = {{"executionId", e.id},
+              {"statusUrl", "/api/sessions/" + e.session_id + "/status"},
+              {"state", e.state},
+              {"scenario", e.scenario},
+              {"createdAt", e.created_ms}};
+  if (e.started_ms) out["startedAt"] = *e.started_ms;
+  if (e.finished_ms) out["finishedAt"] = *e.finished_ms;
+  if (e.state == "queued") {
+    // Position: queued finalizations created before this one, plus one; the estimate uses
+    // the mean duration of the last finished ones (1 s when there are none).
+    int64_t ahead = 0, depth = 0, mean_ms = 1000;
+    (void)db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+      ASSIGN_OR_RETURN(auto a, c.Query("SELECT COUNT(*) FROM ballot_executions WHERE state IN ('queued', 'running') "
+                                       "AND (created_at < $1 OR (created_at = $1 AND id < $2))",
+                                       {Value(e.created_ms), Value(e.id)}));
+      ahead = a.Int(0, 0);
+      ASSIGN_OR_RETURN(auto d, c.Query("SELECT COUNT(*) FROM ballot_executions WHERE state IN ('queued', 'running')"));
+      depth = d.Int(0, 0);
+      ASSIGN_OR_RETURN(auto m, c.Query("SELECT started_at, finished_at FROM ballot_executions WHERE state = "
+                                       "'succeeded' ORDER BY finished_at DESC LIMIT 20"));
+      int64_t total = 0;
+      for (size_t i = 0; i < m.size(); ++i) total += m.Int(i, 1) - m.Int(i, 0);
+      if (m.size() > 0) mean_ms = std::max<int64_t>(1, total / static_cast<int64_t>(m.size()));
+      return OkStatus();
+    });
+    out["queue"] = {{"position", ahead + 1}, {"depth", depth}, {"estimatedStartAt", now_ms + ahead * mean_ms}};
+  }
+  if (!e.result.empty()) {
+    auto r = json::parse(e.result, nullptr, false);
+    if (!r.is_discarded()) out["result"] = r;
+  }
+  if (!e.error.empty()) out["error"] = e.error;
+  return out;
+}
+
+StatusOr<Execution> FinalizeService::Cancel(const SessionContext& ctx, int64_t now_ms) {
+  auto latest = Latest(ctx.session.id);
+  if (!latest.ok() && latest.status().code() != StatusCode::kNotFound) return latest.status();
+  const Execution e = latest.ok() ? *latest : Execution{};
+  if (!Active(e)) return Refusal(kNotFinalized, "no finalization of this session is under way", StatusCode::kFailedPrecondition);
+  store::JobQueue jobs(db_);
+  const Status c = jobs.Cancel(e.job_id, now_ms);
+  if (!c.ok() && c.code() != StatusCode::kFailedPrecondition) return c;
+  RETURN_IF_ERROR(Finish(e.id, "cancelled", "", "CANCELLED: cancelled by the voter", now_ms));
+  return Get(e.id);
+}
+
+Status FinalizeService::Finish(const std::string& id, std::string_view state, const std::string& result,
+                               const std::string& error, int64_t now_ms) {
+  return db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    // A cancelled execution stays cancelled whatever its job does afterwards.
+    return c.Exec("UPDATE ballot_executions SET state = $1, result = $2, error = $3, finished_at = $4 WHERE id = $5 "
+                  "AND state IN ('queued', 'running')",
+                  {Value(state), Value(result), Value(error), Value(now_ms), Value(id)});
+  });
+}
+
+store::JobResult FinalizeService::Run(store::JobContext& job) {
+  const json payload = json::parse(job.job().payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("executionId") || !payload["executionId"].is_string()) {
+    return store::JobResult::Permanent("malformed finalize payload");
+  }
+  const std::string id = payload["executionId"].get<std::string>();
+  auto loaded = Get(id);
+  if (!loaded.ok()) return store::JobResult::Permanent(loaded.status().message());
+  Execution e = *loaded;
+  if (!Active(e)) return store::JobResult::Success("execution already " + e.state);
+  const Status started = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    return c.Exec("UPDATE ballot_executions SET state = 'running', started_at = $1 WHERE id = $2 AND state IN "
+                  "('queued', 'running')",
+                  {Value(NowMs()), Value(id)});
+  });
+  if (!started.ok()) return store::JobResult::Retry(started.message());
+
+  auto fail = [&](const std::string& error, bool permanent) {
+    if (permanent || job.job().attempts >= job.job().max_attempts) (void)Finish(id, "failed", "", error, NowMs());
+    return permanent ? store::JobResult::Permanent(error) : store::JobResult::Retry(error);
+  };
+  auto stop = [&] { return job.cancelled() || job.lease_lost(); };
+
+  // The election, its leaves and the voter's place among them.
+  auto election = elections_.GetElection(e.election_id);
+  if (!election.ok()) return fail("INTERNAL: " + election.status().message(), false);
+  auto config = ballot::ParseElectionConfig(election->config_json);
+  if (!config.ok()) return fail("INTERNAL: " + config.status().message(), true);
+  auto input = elections_.TallyInputOf(e.election_id);
+  if (!input.ok()) return fail("INTERNAL: " + input.status().message(), false);
+  int64_t voter_index = -1;
+  std::vector<uint64_t> bots;
+  const Status q = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT l.idx FROM ballot_sessions s JOIN ballot_leaves l ON l.vote_id = s.vote_id "
+                                     "WHERE s.id = $1",
+                                     {Value(e.session_id)}));
+    if (!r.empty()) voter_index = r.Int(0, 0);
+    ASSIGN_OR_RETURN(auto b, c.Query("SELECT idx FROM ballot_leaves WHERE election_id = $1 AND is_bot = 1 ORDER BY idx",
+                                     {Value(e.election_id)}));
+    for (size_t i = 0; i < b.size(); ++i) bots.push_back(static_cast<uint64_t>(b.Int(i, 0)));
+    return OkStatus();
+  });
+  if (!q.ok()) return fail("INTERNAL: " + q.message(), false);
+  if (voter_index < 0) return fail("NOT_VOTED: the session's vote is not on the board (the session expired?)", true);
+  if (stop()) return store::JobResult::Permanent("cancelled");
+
+  // The scenario. S3 drops a bot's leaf from the tree the operator proves and closes.
+  const ballot::Scenario scenario = *ballot::ParseScenario(e.scenario);
+  std::string dropped;
+  std::optional<uint64_t> dropped_index;
+  if (scenario == ballot::Scenario::kS3) {
+    if (bots.empty()) return fail("INVALID_SCENARIO: S3 drops a bot's vote and this election has no bots", true);
+    uint8_t r[8];
+    if (!crypto::RandomBytes(std::span<uint8_t>(r)).ok()) return fail("INTERNAL: no randomness", false);
+    uint64_t x = 0;
+    for (const uint8_t b : r) x = (x << 8) | b;
+    dropped_index = bots[x % bots.size()];
+    input->leaves.erase(input->leaves.begin() + static_cast<std::ptrdiff_t>(*dropped_index));
+    dropped = "the bot vote at bulletin index " + std::to_string(*dropped_index);
+  }
+  const uint64_t my_index = static_cast<uint64_t>(voter_index) -
+                            (dropped_index && *dropped_index < static_cast<uint64_t>(voter_index) ? 1 : 0);
+  auto plan = ballot::PlanScenario(scenario, input->leaves.size(), my_index, std::nullopt, dropped);
+  if (!plan.ok()) return fail("INTERNAL: " + plan.status().message(), true);
+  if (plan->excluded_leaf) input->leaves[static_cast<size_t>(*plan->excluded_leaf)].excluded = true;
+
+  // The close statement: the log's latest head, or for S3 a head the operator signs over the
+  // tree without the dropped leaf.
+  ballot::SignedSth close;
+  if (dropped_index) {
+    ballot::BulletinTree tree;
+    for (const auto& l : input->leaves) tree.Append(l.commitment);
+    close.sth.log_id = config->log_id;
+    close.sth.tree_size = tree.size();
+    close.sth.timestamp_ms = static_cast<uint64_t>(NowMs());
+    close.sth.root = tree.Root();
+    auto sig = log_key_->Sign(ballot::SthMessage(close.sth));
+    if (!sig.ok()) return fail("SIGNER_UNAVAILABLE: " + sig.status().message(), false);
+    std::copy(sig->begin(), sig->end(), close.signature.begin());
+  } else {
+    auto head = elections_.LatestSth(e.election_id);
+    if (!head.ok()) return fail("INTERNAL: " + head.status().message(), false);
+    if (head->sth.tree_size != input->leaves.size()) {
+      return fail("INTERNAL: the latest signed head does not cover every leaf", false);
+    }
+    close = *head;
+  }
+
+  // Prove: through the signed prover image, or in this process when none is configured.
+  input->max_segment_leaves = options_.max_segment_leaves;
+  const auto t0 = std::chrono::steady_clock::now();
+  StatusOr<ballot::TallyProof> proof = InternalError("not proven");
+  if (!options_.image.binary_path.empty()) {
+    prover::ProverInput pin;
+    pin.election_id = input->election_id;
+    pin.config_hash = input->config_hash;
+    pin.num_choices = input->num_choices;
+    pin.leaves = input->leaves;
+    prover::ProverRunOptions run = options_.run;
+    run.should_stop = stop;
+    proof = prover::ProveTallyWithImage(pin, options_.image, run, options_.max_segment_leaves);
+    if (proof.ok()) {
+      const std::string text = prover::EncodeProverInput(pin);
+      objects::PutOptions po;
+      po.content_type = "application/json";
+      po.expires_ms = NowMs() + options_.object_ttl_ms;
+      po.seal_key = &options_.seal_key;
+      const Status put = objects_.Put(kPrivateBucket, InputKey(e), AsBytes(text), po);
+      if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
+    }
+  } else {
+    stark::SystemRandom masks;
+    proof = ballot::ProveTally(*input, stark::ProofOptions{}, masks);
+  }
+  const double prove_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (stop()) return store::JobResult::Permanent("cancelled");
+  if (!proof.ok()) {
+    const std::string& m = proof.status().message();
+    const bool image = m.rfind(std::string(prover::kImageSignatureFailed), 0) == 0;
+    return fail(image ? m : "PROVER_FAILED: " + m, image || proof.status().code() == StatusCode::kInvalidArgument);
+  }
+
+  ballot::BundleContext context;
+  context.config = *config;
+  std::copy(log_key_->public_key().begin(), log_key_->public_key().end(), context.log_public_key.begin());
+  context.close = close;
+  ballot::Journal journal;
+  const size_t proof_bytes = [&] {
+    size_t n = 0;
+    for (const auto& s : proof->segments) n += s.size();
+    return n;
+  }();
+  auto files = ballot::MakeBundleFiles(context, std::move(*proof), *plan, &journal);
+  if (!files.ok()) return fail("INTERNAL: " + files.status().message(), true);
+  auto zip = ballot::WriteBundleZip(*files);
+  if (!zip.ok()) return fail("INTERNAL: " + zip.status().message(), true);
+  objects::PutOptions po;
+  po.content_type = "application/zip";
+  po.expires_ms = NowMs() + options_.object_ttl_ms;
+  const Status put = objects_.Put(kBundleBucket, BundleKey(e), *zip, po);
+  if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
+  const Status closed = elections_.MarkFinalized(e.election_id, NowMs());
+  if (!closed.ok()) return fail("INTERNAL: " + closed.message(), false);
+
+  json tally = json::object();
+  for (const auto& [name, count] : journal.tally) tally[name] = count;
+  json result = {{"tally", tally},
+                 {"counted", journal.counted},
+                 {"excluded", journal.excluded},
+                 {"treeSize", journal.tree_size},
+                 {"expectedVotes", journal.expected_votes},
+                 {"root", ballot::FormatHash(journal.root)},
+                 {"scenario", e.scenario},
+                 {"proveMs", prove_ms},
+                 {"proofBytes", proof_bytes},
+                 {"bundleBytes", zip->size()},
+                 {"bundleUrl", "/api/verification/bundles/" + e.session_id + "/" + e.id},
+                 {"signedProverImage", !options_.image.binary_path.empty()}};
+  if (dropped_index) result["droppedIndex"] = *dropped_index;
+  const Status done = Finish(id, "succeeded", result.dump(), "", NowMs());
+  if (!done.ok()) return store::JobResult::Retry(done.message());
+  return store::JobResult::Success(result.dump());
+}
+
+StatusOr<Bytes> FinalizeService::Bundle(const std::string& session_id, const std::string& execution_id) {
+  auto e = Get(execution_id);
+  if (!e.ok() || e->session_id != session_id || e->state != "succeeded") return NotFoundError("bundle not found");
+  return objects_.Get(kBundleBucket, BundleKey(*e));
+}
+
+StatusOr<std::string> FinalizeService::ReceiptFor(const SessionContext& ctx, const Execution& e) {
+  ASSIGN_OR_RETURN(std::vector<LeafRecord> leaves, elections_.Leaves(ctx.election.id));
+  const auto mine = std::find_if(leaves.begin(), leaves.end(),
+                                 [&](const LeafRecord& l) { return l.vote_id == ctx.session.vote_id; });
+  if (mine == leaves.end()) return NotFoundError("the session's vote is not on the board");
+  ballot::Receipt r;
+  r.vote_id = mine->vote_id;
+  r.commitment = mine->commitment;
+  r.bulletin_index = mine->index;
+  r.timestamp_ms = static_cast<uint64_t>(mine->created_ms);
+  r.vote = mine->choice;
+  r.rand = ballot::FormatVoteRandom(mine->random);
+  // The tree at cast is the head signed in the vote's transaction (the voter's leaf and, on an
+  // election's first vote, the bots' leaves): the first head that contains the leaf.
+  const Status head = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto h, c.Query("SELECT tree_size, signed_at, root, signature FROM ballot_sths WHERE "
+                                     "election_id = $1 AND tree_size > $2 ORDER BY tree_size LIMIT 1",
+                                     {Value(ctx.election.id), Value(static_cast<int64_t>(mine->index))}));
+    if (h.empty()) return NotFoundError("no signed tree head contains the session's vote");
+    ASSIGN_OR_RETURN(r.sth.sth.log_id, ballot::ParseLogId(ctx.election.log_id));
+    r.sth.sth.tree_size = static_cast<uint64_t>(h.Int(0, 0));
+    r.sth.sth.timestamp_ms = static_cast<uint64_t>(h.Int(0, 1));
+    ASSIGN_OR_RETURN(r.sth.sth.root, ballot::ParseHash(h.Text(0, 2)));
+    ASSIGN_OR_RETURN(r.sth.signature, ballot::ParseSthSignature(h.Text(0, 3)));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(head);
+  r.tree_size_at_cast = r.sth.sth.tree_size;
+  r.bulletin_root_at_cast = r.sth.sth.root;
+  // The evidence against the tree the operator closed (S3: the bulletin less the dropped
+  // leaf, which the execution's result names).
+  std::optional<uint64_t> dropped;
+  const json result = json::parse(e.result, nullptr, false);
+  if (result.is_object() && result.contains("droppedIndex") && result["droppedIndex"].is_number_unsigned()) {
+    dropped = result["droppedIndex"].get<uint64_t>();
+  }
+  ballot::BulletinTree closed;
+  for (const auto& l : leaves) {
+    if (dropped && l.index == *dropped) continue;
+    closed.Append(l.commitment);
+  }
+  if (r.bulletin_index < closed.size()) {
+    ASSIGN_OR_RETURN(auto path, closed.InclusionProof(r.bulletin_index, closed.size()));
+    r.inclusion = ballot::InclusionEvidence{r.bulletin_index, closed.size(), std::move(path)};
+    if (r.tree_size_at_cast <= closed.size()) {
+      ASSIGN_OR_RETURN(auto cons, closed.ConsistencyProof(r.tree_size_at_cast, closed.size()));
+      r.consistency = ballot::ConsistencyEvidence{r.tree_size_at_cast, closed.size(), std::move(cons)};
+    }
+  }
+  const std::string out = ballot::ReceiptToJson(r).dump();
+  for (auto& l : leaves) SecureWipe(l.random.data(), l.random.size());
+  return out;
+}
+
+StatusOr<json> FinalizeService::Verify(const SessionContext& ctx) {
+  auto e = Latest(ctx.session.id);
+  if (!e.ok() || e->state != "succeeded") {
+    return Refusal(kNotFinalized, "this session has no finished finalization", StatusCode::kFailedPrecondition);
+  }
+  ASSIGN_OR_RETURN(Bytes zip, Bundle(e->session_id, e->id));
+  ASSIGN_OR_RETURN(std::string receipt, ReceiptFor(ctx, *e));
+  json report = ballot::ReportToJson(ballot::VerifyBundleZip(zip, receipt));
+  report["executionId"] = e->id;
+  report["bundleUrl"] = "/api/verification/bundles/" + e->session_id + "/" + e->id;
+  auto result = json::parse(e->result, nullptr, false);
+  if (!result.is_discarded()) report["published"] = result;
+  return report;
+}
+
+StatusOr<json> FinalizeService::RunVerification(const SessionContext& ctx, int64_t now_ms) {
+  auto e = Latest(ctx.session.id);
+  if (e.ok() && e->state == "succeeded" && !e->verification.empty()) {
+    auto stored = json::parse(e->verification, nullptr, false);
+    if (!stored.is_discarded()) return stored;
+  }
+  ASSIGN_OR_RETURN(json report, Verify(ctx));
+  report["verifiedAt"] = now_ms;
+  const Status s = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    return c.Exec("UPDATE ballot_executions SET verification = $1 WHERE id = $2 AND verification = ''",
+                  {Value(report.dump()), Value(report["executionId"].get<std::string>())});
+  });
+  RETURN_IF_ERROR(s);
+  ASSIGN_OR_RETURN(Execution again, Get(report["executionId"].get<std::string>()));
+  auto stored = json::parse(again.verification, nullptr, false);
+  return stored.is_discarded() ? report : stored;
+}
+
+}  // namespace vp::election

@@ -1,0 +1,106 @@
+// Finalization of an election (docs/api.md, "Ballot API: finalize and verify"): a job on the
+// platform queue plays the requested scenario, proves the tally through the signed prover
+// image, writes bundle.zip (public) and the prover input (sealed) to the object store, closes
+// the election and publishes the result. The voter's session follows it as an "execution":
+// queued -> running -> succeeded | failed | cancelled.
+//
+//   FinalizeService fin(db, ballot, objects, log_key, options);
+//   RETURN_IF_ERROR(fin.RegisterHandler(pool));                // before pool.Start()
+//   ASSIGN_OR_RETURN(Execution e, fin.Start(ctx, "S0", now));  // enqueues
+//   // async: answer 202 with StatusJson(e); sync: WaitFor(e.id, timeout) then 200
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "vp/base/secure.h"
+#include "vp/election/election.h"
+#include "vp/election/log_key.h"
+#include "vp/objects/object_store.h"
+#include "vp/prover/prover_image.h"
+#include "vp/store/db.h"
+#include "vp/store/worker.h"
+
+namespace vp::election {
+
+inline constexpr std::string_view kFinalizeQueue = "ballot.finalize";
+inline constexpr std::string_view kBundleBucket = "ballot-bundles";
+inline constexpr std::string_view kPrivateBucket = "ballot-private";
+// Refusals: kFinalizeInProgress, kNotVoted, kNotFinalized, kInvalidScenario (election.h).
+
+struct FinalizeOptions {
+  bool async = false;  // POST /api/finalize answers 202 at once (true) or 200 when done
+  int64_t sync_timeout_ms = 120'000;
+  // The signed prover image; empty binary_path proves in this process (tests and dev only:
+  // the gateway refuses it unless [ballot] allow_unsigned_prover is set).
+  prover::ProverImage image;
+  prover::ProverRunOptions run;
+  uint64_t max_segment_leaves = ballot::kDefaultMaxSegmentLeaves;
+  int64_t object_ttl_ms = 24 * 3600 * 1000;  // bundles and private inputs expire after this
+  SecureBuffer seal_key;                     // 32 bytes: seals the private input objects
+};
+
+struct Execution {
+  std::string id;
+  std::string session_id;
+  std::string election_id;
+  std::string scenario;
+  std::string state;  // queued | running | succeeded | failed | cancelled
+  int64_t job_id = 0;
+  std::string result;  // JSON text when succeeded
+  std::string error;   // "CODE: reason" when failed
+  std::string verification;  // JSON text of POST /api/verification/run, once run
+  int64_t created_ms = 0;
+  std::optional<int64_t> started_ms, finished_ms;
+};
+
+class FinalizeService {
+ public:
+  FinalizeService(store::Db& db, ElectionService& elections, objects::ObjectStore& objects,
+                  std::shared_ptr<const LogSigner> log_key, FinalizeOptions options);
+
+  const FinalizeOptions& options() const { return options_; }
+  Status RegisterHandler(store::WorkerPool& pool);
+
+  // POST /api/finalize: INVALID_SCENARIO, NOT_VOTED (the session has not voted),
+  // SESSION_FINALIZED (a finalization of this election succeeded), FINALIZATION_IN_PROGRESS.
+  StatusOr<Execution> Start(const SessionContext& ctx, std::string_view scenario, int64_t now_ms);
+  // Polls until the execution leaves queued/running or timeout_ms passes (returns it as is).
+  StatusOr<Execution> WaitFor(const std::string& execution_id, int64_t timeout_ms);
+  StatusOr<Execution> Get(const std::string& execution_id);
+  // The session's latest execution; kNotFound when none.
+  StatusOr<Execution> Latest(const std::string& session_id);
+  // {executionId, statusUrl, state, scenario, queue{position, depth, estimatedStartAt}?,
+  //  result?, error?, createdAt, startedAt?, finishedAt?}
+  nlohmann::json StatusJson(const Execution& e, int64_t now_ms);
+  // POST /api/finalize/cancel: cancels the session's queued or running execution.
+  StatusOr<Execution> Cancel(const SessionContext& ctx, int64_t now_ms);
+  // bundle.zip of a succeeded execution of that session; kNotFound otherwise.
+  StatusOr<Bytes> Bundle(const std::string& session_id, const std::string& execution_id);
+  // GET /api/verify: every check on the session's latest succeeded bundle with the voter's
+  // receipt as the server knows it. NOT_FINALIZED before.
+  StatusOr<nlohmann::json> Verify(const SessionContext& ctx);
+  // POST /api/verification/run: as Verify, recorded with the execution (idempotent: a second
+  // call answers the recorded report).
+  StatusOr<nlohmann::json> RunVerification(const SessionContext& ctx, int64_t now_ms);
+
+ private:
+  store::JobResult Run(store::JobContext& job);
+  Status Finish(const std::string& id, std::string_view state, const std::string& result,
+                const std::string& error, int64_t now_ms);
+  StatusOr<std::string> ReceiptFor(const SessionContext& ctx, const Execution& e);
+
+  store::Db& db_;
+  ElectionService& elections_;
+  objects::ObjectStore& objects_;
+  std::shared_ptr<const LogSigner> log_key_;
+  FinalizeOptions options_;
+  store::WorkerPool* pool_ = nullptr;
+};
+
+}  // namespace vp::election
