@@ -24,6 +24,7 @@
 
 #include "gateway_test_util.h"
 #include "vp/ballot/bulletin.h"
+#include "vp/ballot/bundle.h"
 #include "vp/ballot/commitment.h"
 #include "vp/ballot/sth.h"
 #include "vp/base/test_util.h"
@@ -541,3 +542,88 @@ url = ")") + url + "\"\n";
 }
 
 }  // namespace
+
+namespace {
+
+// POST /api/finalize (async by default), then the status route until the execution is done.
+json FinalizeAndWait(uint16_t port, const Voter& v, const std::string& scenario) {
+  HttpResponse start = Api(port, "POST", "/api/finalize", json{{"scenarioId", scenario}}.dump(), &v);
+  EXPECT_EQ(start.status, 202) << start.body;
+  const json s = start.Json()["data"];
+  EXPECT_EQ(s["statusUrl"], "/api/sessions/" + v.sid + "/status");
+  EXPECT_TRUE(s["state"] == "queued" || s["state"] == "running" || s["state"] == "succeeded") << s.dump();
+  for (int i = 0; i < 600; ++i) {
+    HttpResponse st = Api(port, "GET", "/api/sessions/" + v.sid + "/status", "", &v);
+    EXPECT_EQ(st.status, 200) << st.body;
+    const json d = st.Json()["data"];
+    if (d["state"] != "queued" && d["state"] != "running") return d;
+    std::this_thread::sleep_for(100ms);
+  }
+  ADD_FAILURE() << "finalization did not finish";
+  return {};
+}
+
+std::vector<std::string> FailedChecks(const json& report) {
+  std::vector<std::string> out;
+  for (const auto& c : report["checks"]) {
+    if (c["status"] == "fail") out.push_back(c["id"].get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+// The whole flow of a voter: vote, finalize (the job proves through the prover image the
+// gateway signed with its dev release key), verify, download the bundle; a cheating
+// scenario is caught by the checks it breaks; refusals have their codes.
+TEST_F(BallotApi, FinalizeVerifyAndDownloadTheBundle) {
+  ASSERT_NE(port(), 0);
+  const Voter v = NewSession(port());
+  ExpectError(Api(port(), "POST", "/api/finalize", R"({"scenarioId":"S0"})", &v), 409, "NOT_VOTED");
+  const Ballot b = MakeBallot(v.eid, 1, rng_);
+  ASSERT_EQ(Api(port(), "POST", "/api/vote", VoteBody(b), &v).status, 201);
+  ExpectError(Api(port(), "GET", "/api/verify", "", &v), 409, "NOT_FINALIZED");
+  ExpectError(Api(port(), "POST", "/api/finalize/cancel", "{}", &v), 409, "NOT_FINALIZED");
+  ExpectError(Api(port(), "POST", "/api/finalize", R"({"scenarioId":"S7"})", &v), 400, "INVALID_SCENARIO");
+  ExpectError(Api(port(), "POST", "/api/finalize", R"({"scenario":"S0"})", &v), 400, "INVALID_ARGUMENT");
+  ExpectError(Api(port(), "POST", "/api/finalize", R"({"scenarioId":"S0"})"), 401, "INVALID_CAPABILITY");
+
+  const json done = FinalizeAndWait(port(), v, "S0");
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["result"]["treeSize"], 64);
+  EXPECT_EQ(done["result"]["counted"], 64);
+  EXPECT_EQ(done["result"]["signedProverImage"], true);
+  ExpectError(Api(port(), "POST", "/api/finalize", R"({"scenarioId":"S0"})", &v), 409, "SESSION_FINALIZED");
+  ExpectError(Api(port(), "POST", "/api/vote", VoteBody(MakeBallot(v.eid, 0, rng_)), &v), 409, "SESSION_FINALIZED");
+
+  HttpResponse verify = Api(port(), "GET", "/api/verify", "", &v);
+  ASSERT_EQ(verify.status, 200) << verify.body;
+  const json report = verify.Json()["data"];
+  EXPECT_TRUE(report["valid"].get<bool>()) << report.dump();
+  EXPECT_EQ(report["checks"].size(), 15u);
+  HttpResponse run1 = Api(port(), "POST", "/api/verification/run", "{}", &v);
+  HttpResponse run2 = Api(port(), "POST", "/api/verification/run", "{}", &v);
+  ASSERT_EQ(run1.status, 200) << run1.body;
+  EXPECT_EQ(run1.Json()["data"], run2.Json()["data"]);  // recorded once
+
+  // The bundle downloads and verifies here, natively, with the receipt's checks skipped.
+  const std::string url = done["result"]["bundleUrl"];
+  HttpResponse zip = Api(port(), "GET", url);
+  ASSERT_EQ(zip.status, 200);
+  EXPECT_EQ(zip.Header("content-type"), "application/zip");
+  const vp::Bytes bytes(zip.body.begin(), zip.body.end());
+  EXPECT_TRUE(ballot::VerifyBundleZip(bytes, std::nullopt).valid);
+  ExpectError(Api(port(), "GET", "/api/verification/bundles/" + v.sid + "/00000000-0000-4000-8000-000000000000"), 404,
+              "NOT_FOUND");
+
+  // S1 drops the voter's vote: the proof is valid, the voter's checks are not.
+  const Voter w = NewSession(port());
+  ASSERT_EQ(Api(port(), "POST", "/api/vote", VoteBody(MakeBallot(w.eid, 4, rng_)), &w).status, 201);
+  ASSERT_EQ(FinalizeAndWait(port(), w, "S1")["state"], "succeeded");
+  HttpResponse caught = Api(port(), "GET", "/api/verify", "", &w);
+  ASSERT_EQ(caught.status, 200);
+  EXPECT_FALSE(caught.Json()["data"]["valid"].get<bool>());
+  EXPECT_EQ(FailedChecks(caught.Json()["data"]), (std::vector<std::string>{"noExcludedSlots", "myVoteCounted"}));
+  // Another session cannot read this one's status.
+  ExpectError(Api(port(), "GET", "/api/sessions/" + w.sid + "/status", "", &v), 403, "PERMISSION_DENIED");
+}

@@ -86,6 +86,15 @@ const std::vector<Key>& Keys() {
       S("ballot", "turnstile_secret_file", &GatewayConfig::ballot_turnstile_secret_file),
       S("ballot", "turnstile_url", &GatewayConfig::ballot_turnstile_url),
       L("ballot", "turnstile_hostnames", &GatewayConfig::ballot_turnstile_hostnames),
+      S("ballot", "finalize_mode", &GatewayConfig::ballot_finalize_mode),
+      I("ballot", "finalize_timeout_ms", &GatewayConfig::ballot_finalize_timeout_ms),
+      S("ballot", "prover_binary", &GatewayConfig::ballot_prover_binary),
+      S("ballot", "prover_release_public_key", &GatewayConfig::ballot_prover_release_public_key),
+      I("ballot", "max_segment_leaves", &GatewayConfig::ballot_max_segment_leaves),
+      I("ballot", "finalize_limit_per_ip", &GatewayConfig::ballot_finalize_limit_per_ip),
+      I("ballot", "finalize_global_per_hour", &GatewayConfig::ballot_finalize_global_per_hour),
+      I("ballot", "finalize_global_per_day", &GatewayConfig::ballot_finalize_global_per_day),
+      I("ballot", "cancel_limit_per_ip", &GatewayConfig::ballot_cancel_limit_per_ip),
       S("log", "level", &GatewayConfig::log_level),
       B("log", "access_log", &GatewayConfig::access_log),
   };
@@ -319,6 +328,17 @@ Status Validate(const GatewayConfig& cfg) {
   RETURN_IF_ERROR(positive(cfg.ballot_sweep_interval_ms, "ballot.sweep_interval_ms"));
   if (cfg.ballot_vote_limit_per_ip < 0 || cfg.ballot_session_limit_per_ip < 0)
     return InvalidArgumentError("config: ballot limits must be >= 0 (0: off)");
+  if (cfg.ballot_finalize_mode != "async" && cfg.ballot_finalize_mode != "sync")
+    return InvalidArgumentError("config: ballot.finalize_mode must be async or sync");
+  RETURN_IF_ERROR(positive(cfg.ballot_finalize_timeout_ms, "ballot.finalize_timeout_ms"));
+  if (cfg.ballot_max_segment_leaves < 1 || cfg.ballot_max_segment_leaves > (int64_t{1} << 20) ||
+      (cfg.ballot_max_segment_leaves & (cfg.ballot_max_segment_leaves - 1)) != 0)
+    return InvalidArgumentError("config: ballot.max_segment_leaves must be a power of two <= 1048576");
+  if (!cfg.ballot_prover_release_public_key.empty() && cfg.ballot_prover_release_public_key.size() != 64)
+    return InvalidArgumentError("config: ballot.prover_release_public_key must be 64 hex digits");
+  if (cfg.ballot_finalize_limit_per_ip < 0 || cfg.ballot_finalize_global_per_hour < 0 ||
+      cfg.ballot_finalize_global_per_day < 0 || cfg.ballot_cancel_limit_per_ip < 0)
+    return InvalidArgumentError("config: ballot finalize limits must be >= 0 (0: off)");
   if (cfg.ballot_turnstile != "off" && cfg.ballot_turnstile != "cloudflare")
     return InvalidArgumentError("config: ballot.turnstile must be off or cloudflare");
   if (cfg.ballot_turnstile == "cloudflare" &&

@@ -94,6 +94,18 @@ struct GatewayConfig {
   std::string ballot_turnstile_secret_file;  // cloudflare: a file holding the secret key
   std::string ballot_turnstile_url = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
   std::vector<std::string> ballot_turnstile_hostnames;  // cloudflare: allowed hostnames
+  // Finalization (docs/api.md, "Finalize and verify").
+  std::string ballot_finalize_mode = "async";  // async (202 + job) | sync (200 when done)
+  int64_t ballot_finalize_timeout_ms = 120000; // sync: how long the request waits
+  std::string ballot_prover_binary;            // "" = vaultproof-prover beside this binary
+  // The release key's Ed25519 public key (hex) that must sign the prover image; "" = a dev
+  // key made under data_dir that signs the local prover at start (never for production).
+  std::string ballot_prover_release_public_key;
+  int64_t ballot_max_segment_leaves = 16384;
+  int64_t ballot_finalize_limit_per_ip = 50;       // per 24 h
+  int64_t ballot_finalize_global_per_hour = 100;
+  int64_t ballot_finalize_global_per_day = 1000;
+  int64_t ballot_cancel_limit_per_ip = 5;          // per minute
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = false;         // one line per request (debug aid; costs throughput)

@@ -213,4 +213,34 @@ StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::
   return std::make_shared<SignerDigestSigner>(std::move(launcher), std::move(blob), decoded.context, probe.public_key);
 }
 
+StatusOr<prover::ProverImage> BallotProverImage(const GatewayConfig& config, std::vector<std::string>& warnings) {
+  prover::ProverImage image;
+  image.binary_path = config.ballot_prover_binary;
+  if (image.binary_path.empty()) {
+    ASSIGN_OR_RETURN(std::string bin, OwnBinDir());
+    image.binary_path = bin + "/vaultproof-prover";
+  }
+  if (!config.ballot_prover_release_public_key.empty()) {
+    ASSIGN_OR_RETURN(image.release_public_key,
+                     HexDecodeFixed<32>(config.ballot_prover_release_public_key, HexPrefix::kForbidden));
+    return image;
+  }
+  ASSIGN_OR_RETURN(SecureBuffer seed, LoadOrCreateSecret(config.data_dir + "/prover-release.key", 32));
+  ASSIGN_OR_RETURN(auto pub, crypto::Ed25519PublicKey(seed.view()));
+  std::copy(pub.begin(), pub.end(), image.release_public_key.begin());
+  // The dev signature lives in this gateway's data dir: several dev gateways may share one
+  // binary, each with its own dev key.
+  image.signature_path = config.data_dir + "/vaultproof-prover.sig";
+  const auto signed_digest = prover::SignProverImage(seed.view(), image.binary_path, image.signature_path);
+  if (!signed_digest.ok()) {
+    warnings.push_back("ballot: cannot sign the dev prover image " + image.binary_path + ": " +
+                       signed_digest.status().message() + " (finalization will fail until it is signed)");
+  } else {
+    warnings.push_back("ballot: dev release key " + config.data_dir +
+                       "/prover-release.key signed the local prover image; production pins "
+                       "ballot.prover_release_public_key and ships a signature made offline");
+  }
+  return image;
+}
+
 }  // namespace vp::http

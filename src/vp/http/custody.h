@@ -13,6 +13,7 @@
 
 #include "vp/audit/audit.h"
 #include "vp/http/config.h"
+#include "vp/prover/prover_image.h"
 #include "vp/signer/launcher.h"
 #include "vp/store/db.h"
 
@@ -30,5 +31,12 @@ inline constexpr std::string_view kAuditPublicKeyFile = "audit-signing.pub";
 StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
                                                                          std::shared_ptr<signer::Launcher> launcher,
                                                                          const std::string& data_dir);
+
+// The prover image finalization runs (src/vp/prover/prover_image.h): [ballot] prover_binary
+// (default: vaultproof-prover beside this binary) and the release public key that must sign
+// it. Without ballot.prover_release_public_key (a dev setup) a release key is made under
+// <data_dir>/prover-release.key and signs the local prover now, with a warning; production
+// ships the .sig made offline and pins the key.
+StatusOr<prover::ProverImage> BallotProverImage(const GatewayConfig& config, std::vector<std::string>& warnings);
 
 }  // namespace vp::http

@@ -30,6 +30,8 @@
 #include "vp/audit/audit.h"
 #include "vp/crypto/hash.h"
 #include "vp/election/election.h"
+#include "vp/election/finalize.h"
+#include "vp/objects/object_store.h"
 #include "vp/election/turnstile.h"
 #include "vp/http/api_key_service.h"
 #include "vp/http/envelope.h"
@@ -242,6 +244,8 @@ struct Gateway::Impl {
   std::unique_ptr<wallet::TransactionService> transactions;
   std::unique_ptr<election::ElectionService> ballot;  // the ballot API (docs/api.md "Ballot API")
   std::unique_ptr<election::TurnstileVerifier> turnstile;
+  std::unique_ptr<objects::ObjectStore> objects;          // bundles and sealed prover inputs
+  std::unique_ptr<election::FinalizeService> finalize;    // POST /api/finalize and verification
   MemoryRateLimiter limiter;       // one gateway (SQLite)
   LeasedRateLimiter leased;         // several gateways (PostgreSQL)
   ReplayGuard replay_guard;         // both: a local replay is refused without the store
@@ -698,6 +702,17 @@ struct Gateway::Impl {
         limits.push_back({"route:" + std::string(req.route) + "|ip:" + req.remote_ip, bl.window_ms, bl.limit,
                           RateKind::kSliding, "route_ip"});
       }
+      if (req.route == "POST /api/finalize") {
+        // Proofs are the expensive call: global windows besides the per-IP one.
+        if (cfg.ballot_finalize_global_per_hour > 0) {
+          limits.push_back({"route:POST /api/finalize|global:hour", kHourMs, cfg.ballot_finalize_global_per_hour,
+                            RateKind::kSliding, "route_global"});
+        }
+        if (cfg.ballot_finalize_global_per_day > 0) {
+          limits.push_back({"route:POST /api/finalize|global:day", kDayMs, cfg.ballot_finalize_global_per_day,
+                            RateKind::kSliding, "route_global"});
+        }
+      }
       const std::string anonymous;
       std::optional<Response> refused = co_await CheckLimits(req, limits, anonymous);
       if (refused) co_return std::move(*refused);
@@ -728,6 +743,12 @@ struct Gateway::Impl {
       out.limit = cfg.ballot_vote_limit_per_ip;
     } else if (route == "POST /api/session") {
       out.limit = cfg.ballot_session_limit_per_ip;
+    } else if (route == "POST /api/finalize") {
+      out.limit = cfg.ballot_finalize_limit_per_ip;
+      out.window_ms = kDayMs;
+    } else if (route == "POST /api/finalize/cancel") {
+      out.limit = cfg.ballot_cancel_limit_per_ip;
+      out.window_ms = 60000;
     }
     return out;
   }
@@ -856,6 +877,101 @@ struct Gateway::Impl {
   }
   StatusOr<BallotWork> ProgressWork(const Request& req) {
     return SessionRead(req, [this](const std::string& id) { return ballot->Progress(id); });
+  }
+
+  // ---- finalization and verification (election/finalize.h) ----
+
+  // Work on the caller's own session: authenticate, then fn with the context.
+  BallotWork SessionAct(const Request& req, std::function<StatusOr<json>(const election::SessionContext&, int64_t)> fn) {
+    return BallotWork([this, who = SessionOf(req), fn = std::move(fn), now = NowMs()]() -> StatusOr<json> {
+      if (!finalize) return UnavailableError("finalization is not running");
+      ASSIGN_OR_RETURN(election::SessionContext ctx, ballot->Authenticate(who.id, who.capability, now));
+      return fn(ctx, now);
+    });
+  }
+  StatusOr<BallotWork> FinalizeWork(const Request& req) {
+    ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() != "scenarioId" && it.key() != "turnstileToken") {
+        return InvalidArgumentError("unknown field \"" + it.key() + "\"");
+      }
+    }
+    if (!j.contains("scenarioId") || !j["scenarioId"].is_string()) {
+      return Status(StatusCode::kInvalidArgument,
+                    std::string(election::kInvalidScenario) + ": scenarioId must be one of S0..S5");
+    }
+    ASSIGN_OR_RETURN(std::string token, TurnstileToken(j));
+    const bool sync = cfg.ballot_finalize_mode == "sync";
+    return SessionAct(req, [this, scenario = j["scenarioId"].get<std::string>(), token, ip = req.remote_ip, sync](
+                               const election::SessionContext& ctx, int64_t now) -> StatusOr<json> {
+      RETURN_IF_ERROR(turnstile->Verify(token, "finalize", ip));
+      ASSIGN_OR_RETURN(election::Execution e, finalize->Start(ctx, scenario, now));
+      if (sync) {
+        ASSIGN_OR_RETURN(e, finalize->WaitFor(e.id, cfg.ballot_finalize_timeout_ms));
+      }
+      return finalize->StatusJson(e, NowMs());
+    });
+  }
+  StatusOr<BallotWork> SessionStatusWork(const Request& req) {
+    return SessionAct(req, [this, id = std::string(req.Param("sessionId"))](const election::SessionContext& ctx,
+                                                                          int64_t now) -> StatusOr<json> {
+      if (id != ctx.session.id) return PermissionDeniedError("a session can read only its own status");
+      auto e = finalize->Latest(ctx.session.id);
+      if (!e.ok() && e.status().code() == StatusCode::kNotFound) {
+        return json{{"sessionId", ctx.session.id}, {"state", "none"}, {"voted", ctx.session.voted}};
+      }
+      if (!e.ok()) return e.status();
+      json out = finalize->StatusJson(*e, now);
+      out["sessionId"] = ctx.session.id;
+      out["voted"] = ctx.session.voted;
+      return out;
+    });
+  }
+  StatusOr<BallotWork> FinalizeCancelWork(const Request& req) {
+    return SessionAct(req, [this](const election::SessionContext& ctx, int64_t now) -> StatusOr<json> {
+      ASSIGN_OR_RETURN(election::Execution e, finalize->Cancel(ctx, now));
+      return finalize->StatusJson(e, now);
+    });
+  }
+  StatusOr<BallotWork> VerifyWork(const Request& req) {
+    return SessionAct(req, [this](const election::SessionContext& ctx, int64_t) { return finalize->Verify(ctx); });
+  }
+  StatusOr<BallotWork> VerificationRunWork(const Request& req) {
+    return SessionAct(req, [this](const election::SessionContext& ctx, int64_t now) {
+      return finalize->RunVerification(ctx, now);
+    });
+  }
+
+  asio::awaitable<Response> BallotFinalize(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_finalize", FinalizeWork(req), cfg.ballot_finalize_mode == "sync" ? 200 : 202);
+  }
+  asio::awaitable<Response> BallotSessionStatus(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_read", SessionStatusWork(req), 200);
+  }
+  asio::awaitable<Response> BallotFinalizeCancel(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_finalize", FinalizeCancelWork(req), 200);
+  }
+  asio::awaitable<Response> BallotVerify(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_verify", VerifyWork(req), 200);
+  }
+  asio::awaitable<Response> BallotVerificationRun(Request& req, const Principal&) {
+    return RunBallotWork(req, "ballot_verify", VerificationRunWork(req), 200);
+  }
+  // The bundle is public evidence: anyone holding both ids may fetch it.
+  asio::awaitable<Response> BallotBundle(Request& req, const Principal&) {
+    if (!finalize) co_return ErrorResponse(UnavailableError("finalization is not running"), req.request_id);
+    const std::string session_id(req.Param("sessionId"));
+    const std::string execution_id(req.Param("executionId"));
+    std::function<StatusOr<Bytes>()> fetch = [this, session_id, execution_id]() {
+      return finalize->Bundle(session_id, execution_id);
+    };
+    auto zip = co_await OnStore("ballot_bundle", fetch);
+    if (!zip.ok()) co_return BallotError(zip.status(), req);
+    Response r;
+    r.content_type = "application/zip";
+    r.body.assign(zip->begin(), zip->end());
+    r.SetHeader("Content-Disposition", "attachment; filename=\"bundle.zip\"");
+    co_return r;
   }
 
   asio::awaitable<Response> BallotSession(Request& req, const Principal&) {
@@ -1423,6 +1539,14 @@ struct Gateway::Impl {
         &Impl::BallotConsistency);
     Add("GET", "/api/bulletin/{voteId}/proof", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotInclusion);
     Add("GET", "/api/sth", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotSth);
+    Add("POST", "/api/finalize", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotFinalize);
+    Add("POST", "/api/finalize/cancel", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotFinalizeCancel);
+    Add("GET", "/api/sessions/{sessionId}/status", Access::kBallot, any, AuditMode::kNone, false,
+        &Impl::BallotSessionStatus);
+    Add("GET", "/api/verify", Access::kBallot, any, AuditMode::kNone, false, &Impl::BallotVerify);
+    Add("POST", "/api/verification/run", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotVerificationRun);
+    Add("GET", "/api/verification/bundles/{sessionId}/{executionId}", Access::kBallot, any, AuditMode::kNone, false,
+        &Impl::BallotBundle);
   }
 
   // ---- job workers ----
@@ -1444,6 +1568,11 @@ struct Gateway::Impl {
       Status s = ballot->RegisterSweepHandler(pool);
       if (s.ok()) ++n;
       else log->error(LogFields("ballot session sweep not registered", {{"error", s.ToString()}}));
+    }
+    if (finalize) {
+      Status s = finalize->RegisterHandler(pool);
+      if (s.ok()) ++n;
+      else log->error(LogFields("ballot finalization jobs not registered", {{"error", s.ToString()}}));
     }
     return n;
   }
@@ -1548,6 +1677,10 @@ struct Gateway::Impl {
           auto a = idempotency->Sweep(now);
           auto b = replay_repo->Sweep(now);
           auto c = rate_repo->Sweep(now, MaxWindowMs());
+          if (objects) {
+            auto o = objects->SweepExpired(now);  // lifecycle: expired bundles and inputs
+            if (first.ok() && !o.ok()) first = o.status();
+          }
           if (first.ok() && !a.ok()) first = a.status();
           if (first.ok() && !b.ok()) first = b.status();
           if (first.ok() && !c.ok()) first = c.status();
@@ -1630,6 +1763,9 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   // The ballot's capability and witness keys come from the pepper too; without custody so
   // does its log key (with custody the log key is held by the signer).
   ASSIGN_OR_RETURN(election::ElectionKeys ballot_keys, election::ElectionKeys::Derive(pepper.view()));
+  // Seals the prover inputs (every vote's choice and random) in the object store.
+  ASSIGN_OR_RETURN(SecureBuffer objects_key, crypto::HkdfSha256(pepper.view(), {}, AsBytes(std::string_view(
+                                                 "vaultproof ballot private objects v1")), 32));
   std::shared_ptr<const election::LogSigner> log_key;
   if (!config.custody_enabled) {
     ASSIGN_OR_RETURN(log_key, election::PepperLogKey(pepper.view()));
@@ -1669,6 +1805,16 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
       ASSIGN_OR_RETURN(to.secret, ReadTurnstileSecret(config.ballot_turnstile_secret_file));
     }
     ASSIGN_OR_RETURN(g.turnstile, election::TurnstileVerifier::Create(std::move(to)));
+    g.objects = std::make_unique<objects::ObjectStore>(*g.db);
+    election::FinalizeOptions fo;
+    fo.async = config.ballot_finalize_mode == "async";
+    fo.sync_timeout_ms = config.ballot_finalize_timeout_ms;
+    fo.max_segment_leaves = static_cast<uint64_t>(config.ballot_max_segment_leaves);
+    fo.seal_key = std::move(objects_key);
+    std::vector<std::string> warnings;
+    ASSIGN_OR_RETURN(fo.image, BallotProverImage(config, warnings));
+    for (const auto& w : warnings) g.log->warn(LogFields(w, {}));
+    g.finalize = std::make_unique<election::FinalizeService>(*g.db, *g.ballot, *g.objects, log_key, std::move(fo));
   }
   audit::AuditWriterOptions audit_options;
   audit_options.digest_every_records = config.audit_digest_every;

@@ -96,10 +96,11 @@ Bytes ProverImageMessage(const ByteArray<48>& sha384) {
   return msg;
 }
 
-StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string& binary_path) {
+StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string& binary_path,
+                                        const std::string& signature_path) {
   ASSIGN_OR_RETURN(ByteArray<48> digest, signer::MeasureFile(binary_path));
   ASSIGN_OR_RETURN(auto sig, crypto::Ed25519Sign(release_seed, ProverImageMessage(digest)));
-  const std::string path = binary_path + ".sig";
+  const std::string path = signature_path.empty() ? binary_path + ".sig" : signature_path;
   std::ofstream out(path, std::ios::trunc);
   if (!out) return UnavailableError("cannot write " + path);
   out << HexEncode(sig) << "\n";

@@ -38,9 +38,10 @@ struct ProverImage {
 // The signed message for an image digest.
 Bytes ProverImageMessage(const ByteArray<48>& sha384);
 
-// Signs the file at binary_path with the release key seed (32 bytes) and writes
-// binary_path + ".sig". Returns the digest that was signed.
-StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string& binary_path);
+// Signs the file at binary_path with the release key seed (32 bytes) and writes the
+// signature to signature_path ("" = binary_path + ".sig"). Returns the digest that was signed.
+StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string& binary_path,
+                                        const std::string& signature_path = "");
 
 // Seals and checks the image without running it. OK, or kPermissionDenied whose message
 // starts with kImageSignatureFailed (missing, malformed or wrong signature; unreadable image).
