@@ -4,14 +4,13 @@
 //
 //   stark_bench [min_log] [max_log] [--no-zk] [--fit]
 //   --fit: use N = 2^k - padding hashes so the padded trace is exactly 2^k rows.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "bench_util.h"
 #include "vp/stark/airs/poseidon2_chain.h"
 #include "vp/stark/layout.h"
 #include "vp/stark/ntt.h"
@@ -19,27 +18,11 @@
 #include "vp/stark/verifier.h"
 
 using namespace vp::stark;  // NOLINT
+using vp::bench::CpuMs;
+using vp::bench::Ms;
+using vp::bench::PeakRssMb;
 
 namespace {
-
-double PeakRssMb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-// CPU time of all threads (user + system), to estimate idle-machine throughput when the
-// machine is shared: with 2 cores and good scaling, idle wall time ~ CPU time / 2.
-double CpuMs() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return (static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
-          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3);
-}
-
-double Ms(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 double LoadAvg() {
   double l = 0;

@@ -4,8 +4,6 @@
 // (bench/results/tally.json collects them).
 //
 //   tally_bench [min_log] [max_log] [--max-segment-log L]
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,30 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "vp/ballot/tally.h"
 
 using namespace vp::ballot;  // NOLINT
-
-namespace {
-
-double PeakRssMb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-double CpuMs() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return (static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
-          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3);
-}
-
-double Ms(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
+using vp::bench::CpuMs;
+using vp::bench::Ms;
+using vp::bench::PeakRssMb;
 
 int main(int argc, char** argv) {
   unsigned min_log = 6, max_log = 10, seg_log = 14;

@@ -16,29 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-// A key or a name, quoted for an error message whatever bytes it holds.
-std::string Quote(std::string_view s) {
-  return json(std::string(s)).dump(-1, ' ', true, json::error_handler_t::replace);
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
-// The object has every required key, optional ones at will, and nothing else.
-Status CheckKeys(const json& doc, std::string_view what,
-                 std::initializer_list<std::string_view> required,
+Status CheckKeys(const json& doc, std::string_view what, std::initializer_list<std::string_view> required,
                  std::initializer_list<std::string_view> optional = {}) {
-  if (!doc.is_object()) return InvalidArgumentError(std::string(what) + ": expected a JSON object");
-  for (const auto& item : doc.items()) {
-    const std::string& key = item.key();
-    const bool known =
-        std::find(required.begin(), required.end(), key) != required.end() ||
-        std::find(optional.begin(), optional.end(), key) != optional.end();
-    if (!known) return InvalidArgumentError(std::string(what) + ": unknown key " + Quote(key));
-  }
-  for (std::string_view key : required) {
-    if (!doc.contains(std::string(key))) {
-      return InvalidArgumentError(std::string(what) + ": missing key " + Quote(key));
-    }
-  }
-  return OkStatus();
+  return CheckJsonKeys(doc, what, required, optional);
 }
 
 std::string Field(std::string_view what, std::string_view key) {

@@ -50,4 +50,26 @@ StatusOr<nlohmann::json> ParseJsonStrict(std::string_view text, std::string_view
   }
 }
 
+std::string QuoteForMessage(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+Status CheckJsonKeys(const nlohmann::json& doc, std::string_view what,
+                     std::initializer_list<std::string_view> required,
+                     std::initializer_list<std::string_view> optional) {
+  if (!doc.is_object()) return InvalidArgumentError(std::string(what) + ": expected a JSON object");
+  for (const auto& item : doc.items()) {
+    bool known = false;
+    for (std::string_view k : required) known = known || item.key() == k;
+    for (std::string_view k : optional) known = known || item.key() == k;
+    if (!known) return InvalidArgumentError(std::string(what) + ": unknown key " + QuoteForMessage(item.key()));
+  }
+  for (std::string_view k : required) {
+    if (!doc.contains(std::string(k))) {
+      return InvalidArgumentError(std::string(what) + ": missing key " + QuoteForMessage(k));
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace vp

@@ -10,15 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-Status CheckKeys(const json& obj, std::initializer_list<std::string_view> allowed, std::string_view what) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool ok = false;
-    for (const auto a : allowed) ok = ok || it.key() == a;
-    if (!ok) return InvalidArgumentError(std::string(what) + ": unknown field \"" + it.key() + "\"");
-  }
-  return OkStatus();
-}
-
 StatusOr<uint64_t> GetUint(const json& obj, const char* key, std::string_view what) {
   const auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_unsigned()) {
@@ -61,7 +52,7 @@ std::string EncodeProverInput(const ProverInput& input) {
 StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
   ASSIGN_OR_RETURN(json doc, ParseJsonStrict(text, "prover input", 8));
   if (!doc.is_object()) return InvalidArgumentError("prover input: expected a JSON object");
-  RETURN_IF_ERROR(CheckKeys(doc, {"version", "electionId", "configHash", "numChoices", "offset", "leaves"}, "prover input"));
+  RETURN_IF_ERROR(CheckJsonKeys(doc, "prover input", {"version", "electionId", "configHash", "numChoices", "offset", "leaves"}));
   ASSIGN_OR_RETURN(uint64_t version, GetUint(doc, "version", "prover input"));
   if (version != kProverInputVersion) return InvalidArgumentError("prover input: unsupported version");
   ProverInput in;
@@ -86,13 +77,13 @@ StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
     ASSIGN_OR_RETURN(std::string c, GetString(l, "commitment", what));
     ASSIGN_OR_RETURN(w.commitment, ballot::ParseHash(c));
     if (l.contains("excluded")) {
-      RETURN_IF_ERROR(CheckKeys(l, {"commitment", "excluded"}, what));
+      RETURN_IF_ERROR(CheckJsonKeys(l, what, {"commitment", "excluded"}));
       if (!l["excluded"].is_boolean() || !l["excluded"].get<bool>()) {
         return InvalidArgumentError(what + ": \"excluded\" must be true when present");
       }
       w.excluded = true;
     } else {
-      RETURN_IF_ERROR(CheckKeys(l, {"commitment", "choice", "rand"}, what));
+      RETURN_IF_ERROR(CheckJsonKeys(l, what, {"commitment", "choice", "rand"}));
       ASSIGN_OR_RETURN(uint64_t choice, GetUint(l, "choice", what));
       if (choice >= k) return InvalidArgumentError(what + ": choice out of range");
       w.choice = static_cast<uint32_t>(choice);

@@ -72,27 +72,9 @@ StatusOr<std::string_view> TextArg(const char* text, std::string_view what) {
   return std::string_view(text, n);
 }
 
-std::string Quote(std::string_view s) {
-  return json(std::string(s)).dump(-1, ' ', true, json::error_handler_t::replace);
-}
-
-// The object holds every required key, the optional ones at will, and nothing else.
-Status CheckKeys(const json& doc, std::string_view what,
-                 std::initializer_list<std::string_view> required,
+Status CheckKeys(const json& doc, std::string_view what, std::initializer_list<std::string_view> required,
                  std::initializer_list<std::string_view> optional = {}) {
-  if (!doc.is_object()) return InvalidArgumentError(std::string(what) + ": expected a JSON object");
-  for (const auto& item : doc.items()) {
-    bool known = false;
-    for (std::string_view k : required) known = known || item.key() == k;
-    for (std::string_view k : optional) known = known || item.key() == k;
-    if (!known) return InvalidArgumentError(std::string(what) + ": unknown key " + Quote(item.key()));
-  }
-  for (std::string_view k : required) {
-    if (!doc.contains(std::string(k))) {
-      return InvalidArgumentError(std::string(what) + ": missing key " + Quote(k));
-    }
-  }
-  return OkStatus();
+  return vp::CheckJsonKeys(doc, what, required, optional);
 }
 
 // A JSON integer in [0, 2^53 - 1]; a negative or fractional number is refused.
