@@ -626,4 +626,23 @@ TEST_F(BallotApi, FinalizeVerifyAndDownloadTheBundle) {
   EXPECT_EQ(FailedChecks(caught.Json()["data"]), (std::vector<std::string>{"noExcludedSlots", "myVoteCounted"}));
   // Another session cannot read this one's status.
   ExpectError(Api(port(), "GET", "/api/sessions/" + w.sid + "/status", "", &v), 403, "PERMISSION_DENIED");
+
+  // Every other cheating scenario is caught by the check it breaks.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> frauds = {
+      {"S2", {"claimedEqualsProven"}},
+      {"S3", {"rootAtCastConsistent", "treeSizeMatches"}},
+      {"S4", {"proofVerifies"}},
+  };
+  for (const auto& [scenario, expected] : frauds) {
+    const Voter x = NewSession(port());
+    ASSERT_EQ(Api(port(), "POST", "/api/vote", VoteBody(MakeBallot(x.eid, 2, rng_)), &x).status, 201);
+    ASSERT_EQ(FinalizeAndWait(port(), x, scenario)["state"], "succeeded") << scenario;
+    HttpResponse r = Api(port(), "GET", "/api/verify", "", &x);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(FailedChecks(r.Json()["data"]), expected) << scenario;
+  }
+  const Voter y = NewSession(port());
+  ASSERT_EQ(Api(port(), "POST", "/api/vote", VoteBody(MakeBallot(y.eid, 2, rng_)), &y).status, 201);
+  ASSERT_EQ(FinalizeAndWait(port(), y, "S5")["state"], "succeeded");
+  EXPECT_FALSE(Api(port(), "GET", "/api/verify", "", &y).Json()["data"]["valid"].get<bool>());
 }
