@@ -1,8 +1,10 @@
 // The broadcast and confirmation jobs (broadcast.h, docs/chains.md "Broadcast").
 #include "vp/wallet/broadcast.h"
 
+#include <cctype>
 #include <chrono>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -123,6 +125,97 @@ Status ApplyMarket(eth::Transaction& tx, const Market& m) {
     tx.gas_price = m.gas_price;
   }
   return OkStatus();
+}
+
+// The same transaction (same nonce) at higher fees: each fee field at least 12.5% over
+// `tx`'s (Bump) and at least what the market asks now. Used for stuck transactions and for
+// sends refused as underpriced.
+eth::Transaction Repriced(const eth::Transaction& tx, const Market& market) {
+  eth::Transaction out = tx;
+  if (tx.type == eth::TxType::kDynamicFee) {
+    out.max_priority_fee_per_gas = Max(Bump(tx.max_priority_fee_per_gas), market.priority_fee);
+    eth::Transaction priced = out;
+    if (!ApplyMarket(priced, {market.base_fee, out.max_priority_fee_per_gas, {}}).ok()) priced = out;
+    out.max_fee_per_gas = Max(Bump(tx.max_fee_per_gas), priced.max_fee_per_gas);
+  } else {
+    out.gas_price = Max(Bump(tx.gas_price), market.gas_price);
+  }
+  return out;
+}
+
+// A node that refused a send for its fees: below the next block's base fee or the pool's
+// minimum, or not enough over a pending transaction with the same nonce. The same bytes
+// would be refused again; a re-signed version at market fees may pass. Plain "fee too low"
+// (Erigon) and "underpriced" wordings the classifier leaves as `other` count too.
+bool IsUnderpriced(const Status& s) {
+  const std::optional<RpcError> e = GetRpcError(s);
+  if (!e) return false;
+  if (e->kind == RpcErrorKind::kFeeTooLow || e->kind == RpcErrorKind::kReplacementUnderpriced) return true;
+  if (e->kind != RpcErrorKind::kOther) return false;
+  std::string m = e->message;
+  for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return m.find("fee too low") != std::string::npos || m.find("underpriced") != std::string::npos;
+}
+
+// A new version of a transaction: signed fields, raw bytes and hash.
+struct Version {
+  std::string fields, raw, hash;
+};
+
+// Makes version n + 1 of `tx_id` the record's current one (raw, hash, tx_fields, attempts)
+// and adds it to wallet_tx_attempts, in one store transaction, conditional on the record
+// still being `status` at version n: of two workers racing, one adds it. Returns whether
+// this call did. Recorded before it is sent, so every hash the node may mine is known.
+StatusOr<bool> RecordVersion(store::Db& db, std::string_view tx_id, std::string_view status, int64_t n,
+                             const Version& v, int64_t now) {
+  bool won = false;
+  RETURN_IF_ERROR(db.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(store::Rows u, c.Query("UPDATE wallet_transactions SET raw = $1, hash = $2, tx_fields = $3,"
+                                            " attempts = $4, updated_ms = $5"
+                                            " WHERE id = $6 AND status = $7 AND attempts = $8",
+                                            {store::Value(v.raw), store::Value(v.hash), store::Value(v.fields),
+                                             store::Value(n + 1), store::Value(now), store::Value(tx_id),
+                                             store::Value(status), store::Value(n)}));
+    if (u.affected == 0) return OkStatus();
+    won = true;
+    return c.Exec("INSERT INTO wallet_tx_attempts (tx_id, attempt, fields, raw, hash, created_ms)"
+                  " VALUES ($1, $2, $3, $4, $5, $6)",
+                  {store::Value(tx_id), store::Value(n + 1), store::Value(v.fields), store::Value(v.raw),
+                   store::Value(v.hash), store::Value(now)});
+  }));
+  return won;
+}
+
+// Signs `tx` with the wallet's key (the HD index from the request, if any). With `sender`
+// set, the signer must have signed as that address.
+StatusOr<Version> SignVersion(WalletService& wallets, std::string_view wallet_id, const eth::Transaction& tx,
+                              const json& request, std::string_view sender) {
+  Version v;
+  v.fields = TxFieldsJson(tx).dump();
+  ASSIGN_OR_RETURN(json signed_tx, wallets.SignTransaction(wallet_id, v.fields, RequestIndex(request)));
+  if (!signed_tx.is_object() || !signed_tx["raw"].is_string() || !signed_tx["hash"].is_string() ||
+      !signed_tx["from"].is_string())
+    return InternalError("the signer's answer lacks raw, hash or from");
+  if (!sender.empty()) {
+    StatusOr<eth::Address> from = eth::Address::Parse(signed_tx["from"].get<std::string>());
+    if (!from.ok() || from->ToLowerHex() != sender)
+      return InternalError("the signer signed for another address than " + std::string(sender));
+  }
+  v.raw = signed_tx["raw"].get<std::string>();
+  v.hash = signed_tx["hash"].get<std::string>();
+  return v;
+}
+
+// Every recorded version's hash, newest first.
+StatusOr<std::vector<std::string>> VersionHashes(store::Db& db, std::string_view tx_id) {
+  std::vector<std::string> out;
+  RETURN_IF_ERROR(db.WithConn([&](store::Conn& c) -> Status {
+    ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT hash FROM wallet_tx_attempts WHERE tx_id = $1 ORDER BY attempt DESC",
+                                            {store::Value(tx_id)}));
+    for (size_t i = 0; i < r.size(); ++i) out.push_back(r.Text(i, 0));
+    return OkStatus();
+  }));
+  return out;
 }
 
 json ReceiptJson(const Receipt& r) {
@@ -303,17 +396,19 @@ JobResult Broadcaster::Broadcast(uint64_t chain_id, std::string_view from_text) 
     std::string id, wallet_id, fields, raw, hash;
     json request;
     int64_t nonce = 0;
+    int64_t attempts = 0;  // signed versions so far
   };
   auto load = [&](std::string_view status, std::vector<Pending>& out) -> Status {
     out.clear();
     return db_.WithConn([&](store::Conn& c) -> Status {
-      ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT id, wallet_id, request, tx_fields, raw, hash, nonce FROM wallet_transactions"
+      ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT id, wallet_id, request, tx_fields, raw, hash, nonce, attempts"
+                                              " FROM wallet_transactions"
                                               " WHERE broadcast = 1 AND chain_id = $1 AND from_address = $2 AND status = $3"
                                               " ORDER BY nonce",
                                               {store::Value(chain), store::Value(sender), store::Value(status)}));
       for (size_t i = 0; i < r.size(); ++i)
         out.push_back({r.Text(i, 0), r.Text(i, 1), r.Text(i, 3), r.Text(i, 4), r.Text(i, 5),
-                       json::parse(r.Text(i, 2), nullptr, false), r.Int(i, 6)});
+                       json::parse(r.Text(i, 2), nullptr, false), r.Int(i, 6), r.Int(i, 7)});
       return OkStatus();
     });
   };
@@ -346,18 +441,49 @@ JobResult Broadcaster::Broadcast(uint64_t chain_id, std::string_view from_text) 
   // would hold it back otherwise). The bytes sent are the recorded ones, nothing else.
   if (Status s = load("signed", work); !s.ok()) return JobResult::Retry(s.ToString());
   for (const Pending& p : work) {
-    StatusOr<Bytes> raw = HexDecode(p.raw, HexPrefix::kRequired);
-    StatusOr<crypto::Hash256> hash = HexDecodeFixed<32>(p.hash, HexPrefix::kRequired);
-    if (!raw.ok() || !hash.ok()) return JobResult::Permanent("tx " + p.id + ": stored raw or hash is not hex");
-    const Status sent = rpc.value()->SendRawTransaction(*raw).status();
-    bool accepted = sent.ok() || IsAlreadyKnown(sent);
-    if (!accepted) {
-      // The node may hold or have mined these bytes anyway: an earlier send whose answer
-      // was lost ("nonce too low" once mined), or Hardhat, which mines a reverting
-      // transaction and still answers an error. Known by its hash means sent.
-      StatusOr<std::optional<TransactionInfo>> known = rpc.value()->GetTransactionByHash(*hash);
-      if (!known.ok()) return JobResult::Retry(known.status().ToString());
-      accepted = known->has_value();
+    Version current{p.fields, p.raw, p.hash};
+    int64_t version = p.attempts;
+    Status sent;
+    bool accepted = false;
+    for (;;) {
+      StatusOr<Bytes> raw = HexDecode(current.raw, HexPrefix::kRequired);
+      if (!raw.ok() || !HexDecodeFixed<32>(current.hash, HexPrefix::kRequired).ok())
+        return JobResult::Permanent("tx " + p.id + ": stored raw or hash is not hex");
+      sent = rpc.value()->SendRawTransaction(*raw).status();
+      accepted = sent.ok() || IsAlreadyKnown(sent);
+      if (!accepted) {
+        // The node may hold or have mined one of our versions anyway: an earlier send whose
+        // answer was lost ("nonce too low" once mined), or Hardhat, which mines a reverting
+        // transaction and still answers an error. Known by its hash means sent.
+        StatusOr<std::vector<std::string>> hashes = VersionHashes(db_, p.id);
+        if (!hashes.ok()) return JobResult::Retry(hashes.status().ToString());
+        for (const std::string& h : *hashes) {
+          StatusOr<crypto::Hash256> hash = HexDecodeFixed<32>(h, HexPrefix::kRequired);
+          if (!hash.ok()) return JobResult::Permanent("tx " + p.id + ": stored hash is not hex");
+          StatusOr<std::optional<TransactionInfo>> known = rpc.value()->GetTransactionByHash(*hash);
+          if (!known.ok()) return JobResult::Retry(known.status().ToString());
+          if (known->has_value()) {
+            accepted = true;
+            break;
+          }
+        }
+      }
+      if (accepted || !IsUnderpriced(sent) || version > options_.max_bumps) break;
+      // Refused for its fees: these bytes would be refused for ever. A new version with the
+      // same nonce, at max(12.5% over these fees, the market now), recorded before it is sent.
+      StatusOr<json> fields = ParseJsonStrict(current.fields, "stored transaction fields");
+      StatusOr<eth::Transaction> tx = fields.ok() ? eth::TransactionFromJson(*fields) : StatusOr<eth::Transaction>(fields.status());
+      if (!tx.ok()) return JobResult::Permanent("tx " + p.id + ": " + tx.status().ToString());
+      StatusOr<Market> market = GetMarket(**rpc, tx->type, options_.fee_history_blocks);
+      if (!market.ok()) return JobResult::Retry(market.status().ToString());
+      StatusOr<Version> next = SignVersion(wallets_, p.wallet_id, Repriced(*tx, *market), p.request, sender);
+      if (!next.ok()) return JobResult::Retry(next.status().ToString());
+      StatusOr<bool> won = RecordVersion(db_, p.id, "signed", version, *next, Now());
+      if (!won.ok()) return JobResult::Retry(won.status().ToString());
+      if (!*won) return JobResult::Retry("tx " + p.id + ": re-priced by another worker first");
+      current = std::move(*next);
+      ++version;
+      if (Status s = Step("repriced", p.id); !s.ok()) return JobResult::Retry(s.ToString());
     }
     if (!accepted && IsNonceTooLow(sent)) {
       // Our nonce is used by a transaction signed outside vaultproof: ours can never be mined.
@@ -474,41 +600,14 @@ JobResult Broadcaster::Confirm(std::string_view tx_id) {
     if (!tx.ok()) return JobResult::Permanent(tx.status().ToString());
     StatusOr<Market> market = GetMarket(**rpc, tx->type, options_.fee_history_blocks);
     if (!market.ok()) return next_poll(market.status().ToString());
-    eth::Transaction bumped = *tx;
-    if (bumped.type == eth::TxType::kDynamicFee) {
-      // At least 12.5% over the last version, and at least what the market asks now.
-      bumped.max_priority_fee_per_gas = Max(Bump(tx->max_priority_fee_per_gas), market->priority_fee);
-      eth::Transaction priced = bumped;
-      if (!ApplyMarket(priced, {market->base_fee, bumped.max_priority_fee_per_gas, {}}).ok()) priced = bumped;
-      bumped.max_fee_per_gas = Max(Bump(tx->max_fee_per_gas), priced.max_fee_per_gas);
-    } else {
-      bumped.gas_price = Max(Bump(tx->gas_price), market->gas_price);
-    }
-    const std::string bumped_fields = TxFieldsJson(bumped).dump();
-    StatusOr<json> signed_tx = wallets_.SignTransaction(wallet_id, bumped_fields, RequestIndex(request));
-    if (!signed_tx.ok()) return next_poll(signed_tx.status().ToString());
-    const std::string raw = (*signed_tx)["raw"].get<std::string>();
-    const std::string hash = (*signed_tx)["hash"].get<std::string>();
-    bool won = false;
-    // Recorded before it is sent: every hash the node may mine is known to the store.
-    Status recorded = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
-      ASSIGN_OR_RETURN(store::Rows u, c.Query("UPDATE wallet_transactions SET raw = $1, hash = $2, tx_fields = $3,"
-                                              " attempts = $4, updated_ms = $5"
-                                              " WHERE id = $6 AND status = 'broadcast' AND attempts = $7",
-                                              {store::Value(raw), store::Value(hash), store::Value(bumped_fields),
-                                               store::Value(latest.n + 1), store::Value(now), store::Value(tx_id),
-                                               store::Value(latest.n)}));
-      if (u.affected == 0) return OkStatus();  // another poll bumped it first
-      won = true;
-      return c.Exec("INSERT INTO wallet_tx_attempts (tx_id, attempt, fields, raw, hash, created_ms)"
-                    " VALUES ($1, $2, $3, $4, $5, $6)",
-                    {store::Value(tx_id), store::Value(latest.n + 1), store::Value(bumped_fields), store::Value(raw),
-                     store::Value(hash), store::Value(now)});
-    });
-    if (!recorded.ok()) return JobResult::Retry(recorded.ToString());
-    if (!won) return next_poll("bumped by another poll");
+    // At least 12.5% over the last version, and at least what the market asks now.
+    StatusOr<Version> bumped = SignVersion(wallets_, wallet_id, Repriced(*tx, *market), request, "");
+    if (!bumped.ok()) return next_poll(bumped.status().ToString());
+    StatusOr<bool> won = RecordVersion(db_, tx_id, "broadcast", latest.n, *bumped, now);
+    if (!won.ok()) return JobResult::Retry(won.status().ToString());
+    if (!*won) return next_poll("bumped by another poll");
     if (Status s = Step("bumped", tx_id); !s.ok()) return JobResult::Retry(s.ToString());
-    StatusOr<Bytes> bytes = HexDecode(raw, HexPrefix::kRequired);
+    StatusOr<Bytes> bytes = HexDecode(bumped->raw, HexPrefix::kRequired);
     // Refusals (underpriced, nonce too low once another version is mined) are settled by
     // the next poll: a receipt, or a further bump.
     if (bytes.ok()) (void)rpc.value()->SendRawTransaction(*bytes);

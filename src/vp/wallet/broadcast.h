@@ -5,7 +5,9 @@
 //       approved --estimate gas, fees; nonce from chain_nonces, one store transaction-->
 //       nonce_assigned --sign (RFC 6979: a re-run signs the same bytes)--> signed (raw and
 //       hash recorded) --eth_sendRawTransaction--> broadcast (+ a tx.confirm job, same
-//       store transaction)
+//       store transaction); a send refused as underpriced ("fee too low", "transaction
+//       underpriced", below the base fee) is re-signed with the same nonce at
+//       max(12.5% more, the market), recorded as a new version, and sent
 //   tx.confirm {txId}  one poll: a receipt for any hash the transaction had, deep enough
 //       → confirmed (status 1) or failed (status 0: reverted, the nonce and the spend are
 //       used); none and the last send older than stuck_after_ms → re-signed with both fee
@@ -40,11 +42,12 @@ namespace vp::wallet {
 struct BroadcastOptions {
   int64_t poll_ms = 1'000;          // between two confirmation polls
   int64_t stuck_after_ms = 30'000;  // no receipt this long after the last send: bump the fees
-  int64_t max_bumps = 10;           // fee bumps per transaction; after that it only waits
+  int64_t max_bumps = 10;           // re-signed versions (fee bumps and re-prices) per transaction;
+                                    // after that it only waits (and re-sends the last one)
   int64_t gas_margin_percent = 20;  // added to eth_estimateGas's answer
   int64_t fee_history_blocks = 10;  // eth_feeHistory window for the priority fee (50th percentile)
   std::function<int64_t()> clock;   // ms since the epoch; empty: the system clock
-  // Test hook: called after each durable step ("nonce_assigned", "signed", "sent", "bumped")
+  // Test hook: called after each durable step ("nonce_assigned", "signed", "repriced", "sent", "bumped")
   // with the transaction id. A non-OK return ends the handler right there, as a crash
   // would (the job is retried).
   std::function<Status(std::string_view step, std::string_view tx_id)> after_step;

@@ -3,15 +3,24 @@
 // checked against eth_chainId; transactions with omitted nonce, gas and fees filled and
 // confirmed; ten concurrent transactions from one address numbered 0..9 without a gap;
 // a crash between recording and sending that re-sends the same bytes; a stuck transaction
-// replaced with bumped fees; a reverted one failed; refusals of unknown chains and of
-// caller-chosen nonces. Store on SQLite (a temp file per test).
+// replaced with bumped fees; a send refused as underpriced (by a relay that plays geth,
+// Erigon or Hardhat, and by Hardhat itself) re-signed at market fees with the same nonce,
+// within a bound; a reverted one failed; refusals of unknown chains and of caller-chosen
+// nonces. Store on SQLite (a temp file per test).
 #include "vp/wallet/broadcast.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,12 +28,14 @@
 #include <nlohmann/json.hpp>
 
 #include "vp/base/json.h"
+#include "vp/base/test_util.h"
 #include "vp/signer/testing.h"
 #include "vp/store/jobs.h"
 #include "vp/store/testing.h"
 #include "vp/store/worker.h"
 #include "vp/wallet/chains.h"
 #include "vp/wallet/hardhat_fixture.h"
+#include "vp/wallet/http_post.h"
 #include "vp/wallet/policy.h"
 #include "vp/wallet/wallets.h"
 
@@ -64,6 +75,106 @@ class RecordingEvents final : public EventSink {
  private:
   std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> events_;
+};
+
+// A JSON-RPC node in front of the Hardhat node that refuses the first `refusals`
+// eth_sendRawTransaction calls with the error object `refusal` and passes everything else
+// through: a node that finds a transaction underpriced, in any node's wording.
+class RefusingNode {
+ public:
+  RefusingNode(std::string upstream, json refusal, int refusals)
+      : upstream_(std::move(upstream)), refusal_(std::move(refusal)), refusals_(refusals) {
+    fd_ = vp::testing::ListenLoopback(&port_, 16);
+    if (fd_ >= 0) acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~RefusingNode() {
+    stop_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::thread& t : connections_) t.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RefusingNode(const RefusingNode&) = delete;
+  RefusingNode& operator=(const RefusingNode&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int refused() const { return refused_.load(); }
+
+ private:
+  bool Readable(int fd) const {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      const int r = ::poll(&p, 1, 20);
+      if (r > 0) return true;
+      if (r < 0 && errno != EINTR) return false;
+    }
+    return false;
+  }
+  void Accept() {
+    while (Readable(fd_)) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      connections_.emplace_back([this, c] {
+        Serve(c);
+        ::close(c);
+      });
+    }
+  }
+  // Keep-alive requests framed by Content-Length; answers likewise.
+  void Serve(int fd) {
+    std::string pending;
+    for (;;) {
+      size_t end;
+      while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
+        if (!Fill(fd, pending)) return;
+      }
+      std::string head = pending.substr(0, end);
+      for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const size_t cl = head.find("content-length:");
+      const size_t length = cl == std::string::npos ? 0 : std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+      while (pending.size() < end + 4 + length) {
+        if (!Fill(fd, pending)) return;
+      }
+      const std::string body = pending.substr(end + 4, length);
+      pending.erase(0, end + 4 + length);
+      const json request = json::parse(body, nullptr, false);
+      const bool send = request.is_object() && request.value("method", "") == "eth_sendRawTransaction";
+      std::string answer;
+      if (send && sends_.fetch_add(1) < refusals_) {
+        ++refused_;
+        answer = json{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"error", refusal_}}.dump();
+      } else {
+        HttpOptions o;
+        o.keep_alive = false;
+        StatusOr<HttpResponse> r = HttpPost(upstream_, {}, body, o);
+        if (!r.ok()) return;
+        answer = r->body;
+      }
+      const std::string out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(answer.size()) + "\r\n\r\n" + answer;
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return;
+    }
+  }
+  bool Fill(int fd, std::string& pending) const {
+    if (!Readable(fd)) return false;
+    char buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    pending.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  std::string upstream_;
+  json refusal_;
+  int refusals_;
+  std::atomic<int> sends_{0}, refused_{0};
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> connections_;
 };
 
 class BroadcastTest : public ::testing::Test {
@@ -175,6 +286,35 @@ class BroadcastTest : public ::testing::Test {
   }
 
   crypto::Hash256 Hash(const json& text) { return *HexDecodeFixed<32>(text.get<std::string>()); }
+
+  // The signed fields of version `attempt` of a transaction (wallet_tx_attempts).
+  json VersionFields(const std::string& id, int64_t attempt) {
+    std::string text;
+    EXPECT_TRUE(db_->WithConn([&](store::Conn& c) -> Status {
+      ASSIGN_OR_RETURN(store::Rows r, c.Query("SELECT fields FROM wallet_tx_attempts WHERE tx_id = $1 AND attempt = $2",
+                                              {store::Value(id), store::Value(attempt)}));
+      if (!r.empty()) text = r.Text(0, 0);
+      return OkStatus();
+    }).ok());
+    return json::parse(text, nullptr, false);
+  }
+
+  // Each fee field of version 2 is at least 12.5% over version 1's.
+  void ExpectRepriced(const json& v1, const json& v2) {
+    EXPECT_EQ(v1["nonce"], v2["nonce"]);
+    EXPECT_EQ(v1["value"], v2["value"]);
+    EXPECT_EQ(v1["to"], v2["to"]);
+    const std::vector<const char*> fees = v1.contains("gasPrice") ? std::vector<const char*>{"gasPrice"}
+                                                                   : std::vector<const char*>{"maxFeePerGas", "maxPriorityFeePerGas"};
+    for (const char* fee : fees) {
+      StatusOr<U256> before = U256::ParseDecimal(v1.value(fee, ""));
+      StatusOr<U256> after = U256::ParseDecimal(v2.value(fee, ""));
+      ASSERT_TRUE(before.ok() && after.ok()) << fee << ": " << v1.dump() << " " << v2.dump();
+      U256 min_k, after_k;
+      ASSERT_TRUE(before->MulSmallChecked(1125, &min_k) && after->MulSmallChecked(1000, &after_k));
+      EXPECT_GE(after_k, min_k) << fee << ": " << before->ToDecimal() << " -> " << after->ToDecimal();
+    }
+  }
 
   static inline vp::wallet::testing::HardhatNode node_;
   static inline std::string node_error_;
@@ -481,6 +621,157 @@ TEST_F(BroadcastTest, AStuckTransactionIsReplacedWithBumpedFeesAndTheReplacement
   EXPECT_EQ(tx["status"], "confirmed");
   EXPECT_EQ(tx["hash"], second);
   EXPECT_EQ(tx["receipt"]["transactionHash"], second);
+  EXPECT_EQ(Counter(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sends refused as underpriced: the same bytes would be refused for ever, so a new version
+// with the same nonce is signed at market fees, recorded, and sent.
+
+TEST_F(BroadcastTest, ASendRefusedAsUnderpricedIsReSignedAtMarketFeesWithTheSameNonce) {
+  // Each node's wording (docs/chains.md, "Error mapping"): geth's pool minimum and base-fee
+  // check, Erigon's, a replacement refused, Nethermind's, Hardhat's.
+  const std::vector<json> refusals = {
+      {{"code", -32000}, {"message", "transaction underpriced"}},
+      {{"code", -32000},
+       {"message", "max fee per gas less than block base fee: address 0x70997970C51812dc3a010c7d01b50E9D17DC79C8, "
+                   "maxFeePerGas: 1, baseFee: 875000000"}},
+      {{"code", -32000}, {"message", "fee too low"}},
+      {{"code", -32000}, {"message", "replacement transaction underpriced"}},
+      {{"code", -32010}, {"message", "FeeTooLow, MaxFeePerGas too low. MaxFeePerGas: 1, BaseFee: 875000000"}},
+      {{"code", -32000},
+       {"message", "Transaction maxFeePerGas (1) is too low for the next block, which has a baseFeePerGas of "
+                   "875000000"}},
+  };
+  for (size_t i = 0; i < refusals.size(); ++i) {
+    SCOPED_TRACE(refusals[i].dump());
+    RefusingNode node(node_.url(), refusals[i], 1);
+    ASSERT_TRUE(chains_->Put(kChain, {.rpc_url = node.url(), .confirmations = 0}, "admin", NowMs()).ok());
+    json request = Transfer(std::to_string(2000 + i));
+    if (i == 2) request["type"] = 0;  // legacy: its gasPrice is re-priced
+    const std::string id = Create(request)["id"];
+    const store::JobResult drained = broadcaster_->Broadcast(kChain, from_.ToLowerHex());
+    ASSERT_EQ(drained.kind, store::JobResult::Kind::kSuccess) << drained.text;
+    EXPECT_EQ(node.refused(), 1);
+    json tx = Get(id);
+    EXPECT_EQ(tx["status"], "broadcast");
+    EXPECT_EQ(tx["nonce"], static_cast<int64_t>(i));
+    EXPECT_EQ(tx["attempts"], 2);
+    ASSERT_EQ(tx["hashes"].size(), 2u) << tx.dump();
+    EXPECT_EQ(tx["hash"], tx["hashes"][1]);
+    ExpectRepriced(VersionFields(id, 1), VersionFields(id, 2));
+    // Only the new version reached the node.
+    auto first = rpc_->GetTransactionByHash(Hash(tx["hashes"][0]));
+    auto second = rpc_->GetTransactionByHash(Hash(tx["hashes"][1]));
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_FALSE(first->has_value());
+    ASSERT_TRUE(second->has_value());
+    EXPECT_EQ((*second)->nonce, i);
+    EXPECT_EQ(static_cast<int>((*second)->type), i == 2 ? 0 : 2);
+
+    ASSERT_EQ(broadcaster_->Confirm(id).kind, store::JobResult::Kind::kSuccess);
+    tx = Get(id);
+    EXPECT_EQ(tx["status"], "confirmed");
+    EXPECT_EQ(tx["receipt"]["transactionHash"], tx["hashes"][1]);
+    // A re-price is no new step of the lifecycle: no event of its own.
+    EXPECT_EQ(events_.For(id), (std::vector<std::string>{"transaction.created", "transaction.approved", "transaction.signed",
+                                                          "transaction.broadcast", "transaction.confirmed"}));
+  }
+  EXPECT_EQ(Counter(), static_cast<int64_t>(refusals.size()));
+  EXPECT_EQ(*rpc_->GetTransactionCount(from_, BlockTag::kLatest), refusals.size());
+}
+
+TEST_F(BroadcastTest, FeesBelowHardhatsBaseFeeAreRePricedAndConfirm) {
+  // The caller's fees of 1 wei are below the base fee (1 gwei at the start): Hardhat refuses
+  // the first version, "... is too low for the next block".
+  json eip1559 = Transfer("3000");
+  eip1559["maxFeePerGas"] = "1";
+  eip1559["maxPriorityFeePerGas"] = "1";
+  json legacy = Transfer("3001");
+  legacy["type"] = 0;
+  legacy["gasPrice"] = "1";
+  for (const json& request : {eip1559, legacy}) {
+    SCOPED_TRACE(request.dump());
+    const std::string id = Create(request)["id"];
+    const store::JobResult drained = broadcaster_->Broadcast(kChain, from_.ToLowerHex());
+    ASSERT_EQ(drained.kind, store::JobResult::Kind::kSuccess) << drained.text;
+    ASSERT_EQ(broadcaster_->Confirm(id).kind, store::JobResult::Kind::kSuccess);
+    const json tx = Get(id);
+    EXPECT_EQ(tx["status"], "confirmed") << tx.dump();
+    EXPECT_EQ(tx["attempts"], 2);
+    EXPECT_EQ(tx["receipt"]["transactionHash"], tx["hash"]);
+    ExpectRepriced(VersionFields(id, 1), VersionFields(id, 2));
+  }
+  EXPECT_EQ(*rpc_->GetTransactionCount(from_, BlockTag::kLatest), 2u);
+}
+
+TEST_F(BroadcastTest, RePricingStopsAtMaxBumpsAndKeepsTheLastBytes) {
+  BroadcastOptions o;
+  o.max_bumps = 2;
+  MakeServices(o);
+  RefusingNode node(node_.url(), {{"code", -32000}, {"message", "transaction underpriced"}}, 1000);
+  ASSERT_TRUE(chains_->Put(kChain, {.rpc_url = node.url(), .confirmations = 0}, "admin", NowMs()).ok());
+  const std::string id = Create(Transfer())["id"];
+  // Version 1 refused, re-priced twice, version 3 refused: the drain is retried later.
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kRetry);
+  EXPECT_EQ(node.refused(), 3);
+  json tx = Get(id);
+  EXPECT_EQ(tx["status"], "signed");
+  EXPECT_EQ(tx["attempts"], 3);
+  EXPECT_EQ(tx["hashes"].size(), 3u);
+  EXPECT_NE(tx.value("error", "").find("underpriced"), std::string::npos) << tx.dump();
+  // The next drain sends the last version again, and signs nothing new.
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kRetry);
+  EXPECT_EQ(node.refused(), 4);
+  EXPECT_EQ(Get(id)["attempts"], 3);
+  EXPECT_EQ(*rpc_->GetTransactionCount(from_, BlockTag::kPending), 0u);
+  EXPECT_EQ(Counter(), 1);
+}
+
+TEST_F(BroadcastTest, OtherRefusalsAreNotRePriced) {
+  RefusingNode node(node_.url(), {{"code", -32000}, {"message", "insufficient funds for gas * price + value"}}, 1);
+  ASSERT_TRUE(chains_->Put(kChain, {.rpc_url = node.url(), .confirmations = 0}, "admin", NowMs()).ok());
+  const std::string id = Create(Transfer())["id"];
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kRetry);
+  json tx = Get(id);
+  EXPECT_EQ(tx["status"], "signed");
+  EXPECT_EQ(tx["attempts"], 1);
+  EXPECT_NE(tx.value("error", "").find("insufficient funds"), std::string::npos) << tx.dump();
+  // The same bytes pass once the node takes them.
+  const std::string hash = tx["hash"];
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kSuccess);
+  tx = Get(id);
+  EXPECT_EQ(tx["status"], "broadcast");
+  EXPECT_EQ(tx["hash"], hash);
+  EXPECT_EQ(tx["attempts"], 1);
+}
+
+TEST_F(BroadcastTest, ACrashAfterRePricingSendsTheRecordedVersion) {
+  std::atomic<bool> crash{true};
+  BroadcastOptions o;
+  o.after_step = [&](std::string_view step, std::string_view) {
+    return step == "repriced" && crash.exchange(false) ? UnavailableError("killed after repriced") : OkStatus();
+  };
+  MakeServices(o);
+  RefusingNode node(node_.url(), {{"code", -32000}, {"message", "transaction underpriced"}}, 1);
+  ASSERT_TRUE(chains_->Put(kChain, {.rpc_url = node.url(), .confirmations = 0}, "admin", NowMs()).ok());
+  const std::string id = Create(Transfer())["id"];
+  // Killed with version 2 recorded and not sent.
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kRetry);
+  json tx = Get(id);
+  EXPECT_EQ(tx["status"], "signed");
+  EXPECT_EQ(tx["attempts"], 2);
+  EXPECT_EQ(*rpc_->GetTransactionCount(from_, BlockTag::kPending), 0u);
+  // Restarted: version 2 goes out as recorded; nothing is signed again.
+  EXPECT_EQ(broadcaster_->Broadcast(kChain, from_.ToLowerHex()).kind, store::JobResult::Kind::kSuccess);
+  tx = Get(id);
+  EXPECT_EQ(tx["status"], "broadcast");
+  EXPECT_EQ(tx["attempts"], 2);
+  ASSERT_EQ(broadcaster_->Confirm(id).kind, store::JobResult::Kind::kSuccess);
+  tx = Get(id);
+  EXPECT_EQ(tx["status"], "confirmed");
+  EXPECT_EQ(tx["receipt"]["transactionHash"], tx["hashes"][1]);
+  EXPECT_EQ(node.refused(), 1);
   EXPECT_EQ(Counter(), 1);
 }
 
