@@ -446,16 +446,10 @@ per_ip_limit = 100000
 };
 
 // The launcher's children must not outlive a gateway killed with SIGKILL: a signer left
-// running keeps unwrapped data keys in memory with nobody to stop it.
-//
-// Product bug, found by this test (not fixed here: src/vp/signer/hardening.cc): as root the
-// signer drops to its own uid (DropPrivileges: setresuid, cap_set_proc), and the kernel
-// clears the parent-death signal on that credential change, so the PR_SET_PDEATHSIG(SIGKILL)
-// the launcher set between fork and exec is gone: the signer survives a SIGKILLed gateway
-// (the kms, which keeps root, dies). Fix: re-arm PR_SET_PDEATHSIG after the uid change (before
-// seccomp) and exit if getppid() is no longer the launcher. Enable once fixed; meanwhile the
-// crash test below kills such orphans itself and says so.
-TEST_F(CustodyCrash, DISABLED_KillingTheGatewayKillsItsKmsAndSigner) {
+// running keeps unwrapped data keys in memory with nobody to stop it. (Found by this test: as
+// root the signer drops to its own uid, and the kernel clears the parent-death signal on that
+// credential change; hardening.cc now re-arms it after the change.)
+TEST_F(CustodyCrash, KillingTheGatewayKillsItsKmsAndSigner) {
   std::optional<json> launcher = Launcher();
   ASSERT_TRUE(launcher.has_value());
   const pid_t signer = (*launcher)["signer"].value("pid", 0);

@@ -495,6 +495,10 @@ StatusOr<HardeningReport> HardenProcess(const HardeningOptions& options) {
   RETURN_IF_ERROR(CheckOptions(options));
   RETURN_IF_ERROR(CheckSingleThreaded());
   HardeningReport report;
+  // The parent-death signal the launcher set, which a credential change clears (below).
+  int parent_death_signal = 0;
+  (void)::prctl(PR_GET_PDEATHSIG, &parent_death_signal);
+  const pid_t parent = ::getppid();
 
   RETURN_IF_ERROR(CloseOtherFds(options.keep_fds));
   report.fds_closed = true;
@@ -527,6 +531,14 @@ StatusOr<HardeningReport> HardenProcess(const HardeningOptions& options) {
   }
   // A credential change resets dumpable to the fs.suid_dumpable sysctl, which may be 1.
   RETURN_IF_ERROR(SetNotDumpable());
+  // It also clears the parent-death signal: re-arm it, so the signer never outlives the
+  // gateway that launched it (an orphan would keep unwrapped keys in memory).
+  if (parent_death_signal != 0) {
+    if (::prctl(PR_SET_PDEATHSIG, parent_death_signal) != 0) {
+      return ErrnoStatus(StatusCode::kInternal, "hardening: PR_SET_PDEATHSIG", errno);
+    }
+    if (::getppid() != parent) return FailedPreconditionError("hardening: the launcher exited during start-up");
+  }
   report.not_dumpable = true;
 
   LockMemory(options.memlock_bytes, report);
