@@ -1,11 +1,11 @@
 // The bulletin log's Ed25519 key, which signs every signed tree head (docs/ballot_log.md,
-// section 5). With custody it is a service key held in the signer like the audit digest key:
-// created there on the first start, its encrypted blob kept in custody_keys as
-// "system:ballot-log" (shared by every gateway on the store), and every STH is signed by a
-// signer call. Without custody (a dev setup) the seed is derived from the gateway's pepper,
-// so gateways sharing a pepper share the key.
+// section 5). With custody it is a service key held in the signer like the audit digest key
+// (http/custody.h, CustodyBallotLogKey): created there on the first start, its encrypted blob
+// kept in custody_keys as "system:ballot-log" (shared by every gateway on the store), and every
+// STH is signed by a signer call. Without custody (a dev setup) the seed is derived from the
+// gateway's pepper, so gateways sharing a pepper share the key.
 //
-//   ASSIGN_OR_RETURN(auto key, SignerLogKey(*db, launcher));       // or PepperLogKey(pepper)
+//   ASSIGN_OR_RETURN(auto key, PepperLogKey(pepper));
 //   ASSIGN_OR_RETURN(crypto::Ed25519Signature sig, key->Sign(ballot::SthMessage(sth)));
 #pragma once
 
@@ -16,8 +16,6 @@
 #include "vp/base/secure.h"
 #include "vp/base/status.h"
 #include "vp/crypto/ed25519.h"
-#include "vp/signer/launcher.h"
-#include "vp/store/db.h"
 
 namespace vp::election {
 
@@ -30,10 +28,6 @@ class LogSigner {
   // kUnavailable "signer unavailable: ..." while the signer restarts; thread-safe.
   virtual StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message) const = 0;
 };
-
-// The signer-held key (created on first use). The launcher is shared so it outlives the
-// returned signer. Errors as from the signer and the store.
-StatusOr<std::shared_ptr<const LogSigner>> SignerLogKey(store::Db& db, std::shared_ptr<signer::Launcher> launcher);
 
 // A key in this process: seed = HKDF-SHA256(pepper, "vaultproof ballot log key v1").
 // kInvalidArgument unless the pepper is 32 bytes.

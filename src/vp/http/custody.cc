@@ -154,16 +154,19 @@ StatusOr<signer::LauncherOptions> CustodyLauncherOptions(const GatewayConfig& co
 
 namespace {
 
-class SignerDigestSigner final : public audit::DigestSigner {
+// A signer-held Ed25519 service key: its blob (custody_keys), context and public key. Every
+// signature is checked to come from the key that was published.
+class ServiceKey {
  public:
-  SignerDigestSigner(std::shared_ptr<signer::Launcher> launcher, Bytes blob, signer::KeyContext ctx,
-                     crypto::Ed25519Public pub)
+  ServiceKey(std::shared_ptr<signer::Launcher> launcher, Bytes blob, signer::KeyContext ctx,
+             const crypto::Ed25519Public& pub)
       : launcher_(std::move(launcher)), blob_(std::move(blob)), ctx_(std::move(ctx)), pub_(pub) {}
-  const crypto::Ed25519Public& public_key() const override { return pub_; }
-  StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message) const override {
-    ASSIGN_OR_RETURN(auto r, launcher_->client().SignEd25519(blob_, ctx_, message));
-    // A signer answering with another key would make digests nobody trusts: refuse early.
-    if (r.public_key != pub_) return InternalError("signer signed the audit digest with an unexpected key");
+  const crypto::Ed25519Public& public_key() const { return pub_; }
+  // what: the signed thing, for the error message.
+  StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message, std::string_view what) const {
+    ASSIGN_OR_RETURN(signer::Ed25519SignatureResult r, launcher_->client().SignEd25519(blob_, ctx_, message));
+    // A signer answering with another key would make signatures nobody can verify: refuse early.
+    if (r.public_key != pub_) return InternalError("signer signed the " + std::string(what) + " with an unexpected key");
     return r.signature;
   }
 
@@ -174,30 +177,32 @@ class SignerDigestSigner final : public audit::DigestSigner {
   crypto::Ed25519Public pub_;
 };
 
-}  // namespace
-
-StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
-                                                                         std::shared_ptr<signer::Launcher> launcher,
-                                                                         const std::string& data_dir) {
+// The service key `key_id`, created in the signer on first use and kept in custody_keys, so
+// every gateway on the store signs with the one stored first. The public key is learned by
+// signing `probe` (the signer reports the key it used).
+StatusOr<std::shared_ptr<const ServiceKey>> LoadOrCreateServiceKey(store::Db& db,
+                                                                   std::shared_ptr<signer::Launcher> launcher,
+                                                                   std::string_view key_id, std::string_view probe) {
   store::CustodyKeyRepo repo(db);
-  ASSIGN_OR_RETURN(auto row, repo.Get(kAuditDigestKeyId));
+  ASSIGN_OR_RETURN(std::optional<store::CustodyKeyRow> row, repo.Get(key_id));
   Bytes blob;
   if (row) {
     blob = row->blob;
   } else {
-    signer::KeyContext ctx{.wallet_id = std::string(kAuditDigestKeyId), .address = {}, .key_version = 1,
-                           .key_kind = signer::KeyKind::kEd25519};
+    const signer::KeyContext ctx{.wallet_id = std::string(key_id), .address = {}, .key_version = 1,
+                                 .key_kind = signer::KeyKind::kEd25519};
     ASSIGN_OR_RETURN(signer::CreatedKey created, launcher->client().CreateKey(ctx));
     ASSIGN_OR_RETURN(signer::KeyBlob decoded, signer::DecodeKeyBlob(created.blob));
     ASSIGN_OR_RETURN(kms::WrappedKey wrapped, kms::DecodeWrappedKey(decoded.wrapped_dek));
-    Status inserted = repo.Insert({.key_id = std::string(kAuditDigestKeyId), .wallet_id = std::string(kAuditDigestKeyId),
-                                   .blob = created.blob, .master_key_id = wrapped.master_key_id},
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch()).count());
+    const Status inserted = repo.Insert({.key_id = std::string(key_id), .wallet_id = std::string(key_id),
+                                         .blob = created.blob, .master_key_id = wrapped.master_key_id},
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
     if (inserted.code() == StatusCode::kAlreadyExists) {
       // Another gateway on the same store made it first: use theirs.
-      ASSIGN_OR_RETURN(row, repo.Get(kAuditDigestKeyId));
-      if (!row) return InternalError("audit digest key vanished");
+      ASSIGN_OR_RETURN(row, repo.Get(key_id));
+      if (!row) return InternalError("custody key " + std::string(key_id) + " vanished");
       blob = row->blob;
     } else {
       RETURN_IF_ERROR(inserted);
@@ -205,12 +210,51 @@ StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::
     }
   }
   ASSIGN_OR_RETURN(signer::KeyBlob decoded, signer::DecodeKeyBlob(blob));
-  // Learn the public key by signing a fixed message (the signer reports the key it used).
-  ASSIGN_OR_RETURN(auto probe, launcher->client().SignEd25519(blob, decoded.context, AsBytes("vp-audit-key-probe")));
-  const std::string pub_hex = HexEncode(probe.public_key) + "\n";
+  if (decoded.context.key_kind != signer::KeyKind::kEd25519 || decoded.context.wallet_id != key_id) {
+    return InternalError("custody key " + std::string(key_id) + " is not an Ed25519 service key");
+  }
+  ASSIGN_OR_RETURN(signer::Ed25519SignatureResult r, launcher->client().SignEd25519(blob, decoded.context, AsBytes(probe)));
+  return std::make_shared<const ServiceKey>(std::move(launcher), std::move(blob), decoded.context, r.public_key);
+}
+
+class SignerDigestSigner final : public audit::DigestSigner {
+ public:
+  explicit SignerDigestSigner(std::shared_ptr<const ServiceKey> key) : key_(std::move(key)) {}
+  const crypto::Ed25519Public& public_key() const override { return key_->public_key(); }
+  StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message) const override { return key_->Sign(message, "audit digest"); }
+
+ private:
+  std::shared_ptr<const ServiceKey> key_;
+};
+
+class SignerLogSigner final : public election::LogSigner {
+ public:
+  explicit SignerLogSigner(std::shared_ptr<const ServiceKey> key) : key_(std::move(key)) {}
+  const crypto::Ed25519Public& public_key() const override { return key_->public_key(); }
+  StatusOr<crypto::Ed25519Signature> Sign(ByteSpan message) const override { return key_->Sign(message, "tree head"); }
+
+ private:
+  std::shared_ptr<const ServiceKey> key_;
+};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
+                                                                         std::shared_ptr<signer::Launcher> launcher,
+                                                                         const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const ServiceKey> key,
+                   LoadOrCreateServiceKey(db, std::move(launcher), kAuditDigestKeyId, "vp-audit-key-probe"));
+  const std::string pub_hex = HexEncode(key->public_key()) + "\n";
   RETURN_IF_ERROR(WriteSecretFile(data_dir + "/" + std::string(kAuditPublicKeyFile), AsBytes(pub_hex)));
   ::chmod((data_dir + "/" + std::string(kAuditPublicKeyFile)).c_str(), 0644);
-  return std::make_shared<SignerDigestSigner>(std::move(launcher), std::move(blob), decoded.context, probe.public_key);
+  return std::shared_ptr<const audit::DigestSigner>(std::make_shared<SignerDigestSigner>(std::move(key)));
+}
+
+StatusOr<std::shared_ptr<const election::LogSigner>> CustodyBallotLogKey(store::Db& db,
+                                                                        std::shared_ptr<signer::Launcher> launcher) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const ServiceKey> key,
+                   LoadOrCreateServiceKey(db, std::move(launcher), election::kBallotLogKeyId, "vp-ballot-log-key-probe"));
+  return std::shared_ptr<const election::LogSigner>(std::make_shared<SignerLogSigner>(std::move(key)));
 }
 
 StatusOr<prover::ProverImage> BallotProverImage(const GatewayConfig& config, std::vector<std::string>& warnings) {

@@ -8,10 +8,12 @@
 //   ASSIGN_OR_RETURN(auto launcher, signer::Launcher::Start(std::move(options)));
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "vp/audit/audit.h"
+#include "vp/election/log_key.h"
 #include "vp/http/config.h"
 #include "vp/prover/prover_image.h"
 #include "vp/signer/launcher.h"
@@ -31,6 +33,11 @@ inline constexpr std::string_view kAuditPublicKeyFile = "audit-signing.pub";
 StatusOr<std::shared_ptr<const audit::DigestSigner>> CustodyDigestSigner(store::Db& db,
                                                                          std::shared_ptr<signer::Launcher> launcher,
                                                                          const std::string& data_dir);
+
+// The ballot log's key (election/log_key.h), held in the signer the same way: custody_keys
+// "system:ballot-log", shared by every gateway on the store, created on the first start.
+StatusOr<std::shared_ptr<const election::LogSigner>> CustodyBallotLogKey(store::Db& db,
+                                                                        std::shared_ptr<signer::Launcher> launcher);
 
 // The prover image finalization runs (src/vp/prover/prover_image.h): [ballot] prover_binary
 // (default: vaultproof-prover beside this binary) and the release public key that must sign

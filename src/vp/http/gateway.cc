@@ -1778,7 +1778,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     ASSIGN_OR_RETURN(g.custody, signer::Launcher::Start(std::move(lo)));
     g.log->info(LogFields("custody started", {{"measurement", HexEncode(g.custody->measurement())}}));
     ASSIGN_OR_RETURN(g.signer, CustodyDigestSigner(*g.db, g.custody, config.data_dir));
-    ASSIGN_OR_RETURN(log_key, election::SignerLogKey(*g.db, g.custody));
+    ASSIGN_OR_RETURN(log_key, CustodyBallotLogKey(*g.db, g.custody));
     g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
     g.chains = std::make_unique<wallet::ChainRegistry>(*g.db);
     g.webhooks = std::make_unique<wallet::WebhookService>(*g.db, std::move(webhook_key));
