@@ -13,6 +13,7 @@
 
 #include "vp/ballot/bulletin.h"
 #include "vp/ballot/tally_air.h"
+#include "vp/base/test_util.h"
 #include "vp/stark/proof.h"
 
 namespace vp::ballot {
@@ -20,13 +21,7 @@ namespace {
 
 using stark::Fp;
 
-uint64_t TestSeed() {
-  const char* env = std::getenv("VP_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261121;
-  std::printf("tally_test seed=%llu (override with VP_TEST_SEED)\n",
-              static_cast<unsigned long long>(seed));
-  return seed;
-}
+using vp::testing::TestSeed;
 
 ElectionId TestElection() {
   auto id = ParseElectionId("0f8c5b1e-2a47-4d3b-9c61-7e5a3f2d1b09");

@@ -44,15 +44,6 @@ int64_t SystemMs() {
       .count();
 }
 
-// A random (version 4) UUID in canonical text.
-StatusOr<std::string> NewUuid() {
-  ballot::ElectionId b{};
-  RETURN_IF_ERROR(crypto::RandomBytes(b));
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  return ballot::FormatElectionId(b);
-}
-
 // Uniform in [0, n) for n <= 256, by rejection.
 StatusOr<uint32_t> RandomBelow(uint32_t n) {
   const uint32_t limit = 256 - 256 % n;
@@ -365,7 +356,7 @@ StatusOr<Bytes> ElectionService::SealWitness(const std::string& election_id, uin
 
 StatusOr<Election> ElectionService::NewElection(int64_t now_ms) const {
   Election e;
-  ASSIGN_OR_RETURN(e.id, NewUuid());
+  ASSIGN_OR_RETURN(e.id, crypto::RandomUuid());
   ASSIGN_OR_RETURN(ballot::ElectionId eid, ballot::ParseElectionId(e.id));
   e.choices = options_.choices;
   e.bot_count = options_.bot_count;
@@ -391,7 +382,7 @@ StatusOr<CreatedSession> ElectionService::CreateSession(int64_t now_ms) {
   // Shared mode: two gateways may both create "the" open election; the unique slot lets one
   // win and the other join it on its next try.
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(out.session.id, NewUuid());
+    ASSIGN_OR_RETURN(out.session.id, crypto::RandomUuid());
     std::optional<Election> existing;
     if (options_.shared_election) {
       RETURN_IF_ERROR(db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
@@ -525,7 +516,7 @@ StatusOr<Receipt> ElectionService::CastVote(const SessionContext& ctx, const Vot
     PendingLeaf mine;
     mine.index = size;
     mine.commitment = commitment_hex;
-    ASSIGN_OR_RETURN(mine.vote_id, NewUuid());
+    ASSIGN_OR_RETURN(mine.vote_id, crypto::RandomUuid());
     ASSIGN_OR_RETURN(mine.witness, SealWitness(election.id, size, *commitment, choice, *random));
     tree.Append(*commitment);
     receipt.vote_id = mine.vote_id;
@@ -543,7 +534,7 @@ StatusOr<Receipt> ElectionService::CastVote(const SessionContext& ctx, const Vot
         RETURN_IF_ERROR(crypto::RandomBytes(bot_random));
         const ballot::HashOut bot_commitment = ballot::ComputeCommitment(eid, bot_choice, bot_random);
         bot.commitment = ballot::FormatHash(bot_commitment);
-        ASSIGN_OR_RETURN(bot.vote_id, NewUuid());
+        ASSIGN_OR_RETURN(bot.vote_id, crypto::RandomUuid());
         ASSIGN_OR_RETURN(bot.witness, SealWitness(election.id, bot.index, bot_commitment, bot_choice, bot_random));
         SecureWipe(bot_random.data(), bot_random.size());
         tree.Append(bot_commitment);

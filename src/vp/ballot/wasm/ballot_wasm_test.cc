@@ -17,6 +17,7 @@
 #include "vp/ballot/commitment.h"
 #include "vp/ballot/election.h"
 #include "vp/ballot/tally.h"
+#include "vp/base/test_util.h"
 #include "vp/stark/options.h"
 #include "vp/stark/random.h"
 
@@ -25,13 +26,7 @@ namespace {
 
 using nlohmann::json;
 
-uint64_t TestSeed() {
-  const char* env = std::getenv("VP_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : 20261121;
-  std::printf("ballot_wasm_test seed=%llu (override with VP_TEST_SEED)\n",
-              static_cast<unsigned long long>(seed));
-  return seed;
-}
+using vp::testing::TestSeed;
 
 // Every answer must be one JSON object with a boolean "ok", and a reason when refused.
 json Parse(const char* answer) {
