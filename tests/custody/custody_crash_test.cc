@@ -330,6 +330,23 @@ per_ip_limit = 100000
     wallet_ = *addr;
   }
 
+  // Puts the store into the state a kill -9 between a handler's commit and the key's
+  // completion leaves, 6 minutes on (past the 5-minute in-progress timeout), and runs
+  // `also` (SQL) in the same transaction.
+  void AbandonKey(const std::string& key, const std::string& also) {
+    StatusOr<std::unique_ptr<vp::store::Db>> db = vp::store::OpenDb(server_->dir() + "/vaultproof.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    const int64_t six_minutes_ago = NowS() * 1000 - 6 * 60 * 1000;
+    const vp::Status s = (*db)->Transact(vp::store::TxMode::kWrite, [&](vp::store::Conn& c) -> vp::Status {
+      RETURN_IF_ERROR(c.Exec("UPDATE idempotency_keys SET state = 'in_progress', status_code = NULL, content_type = NULL,"
+                             " body = NULL, created_at = $1, updated_at = $1 WHERE idem_key = $2",
+                             {vp::store::Value(six_minutes_ago), vp::store::Value(key)}));
+      if (!also.empty()) RETURN_IF_ERROR(c.Exec(also, {}));
+      return vp::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
   std::string TransfersPath() const { return "/v1/wallets/" + wallet_id_ + "/transactions"; }
 
   static json Body(const Transfer& t) {
@@ -462,16 +479,14 @@ TEST_F(CustodyCrash, KillingTheGatewayKillsItsKmsAndSigner) {
   EXPECT_EQ(orphans.count(signer), 0u) << "the signer survived the gateway";
 }
 
-// Product bug, found by the crash test below (not fixed here: src/vp/http/gateway.cc and
-// src/vp/store/idempotency.h): the gateway reserves an Idempotency-Key, runs the handler,
+// Found by the crash test below: the gateway reserves an Idempotency-Key, runs the handler,
 // which commits the transfer, and stores the response afterwards in a store transaction of
 // its own. A kill -9 between the two commits leaves the key `in_progress` with the transfer
-// recorded: a retry with the key gets 409 "still in progress" for 5 minutes (the client
-// cannot learn the record), and after that the key counts as abandoned and the retry runs
-// the handler again: a second transfer. Here the store is put back into the state such a
-// kill leaves, 6 minutes on. Enable once a retry finds the transfer its key created (the
-// key completed in the handler's own store transaction, or stored on the record).
-TEST_F(CustodyCrash, DISABLED_AKeyLeftInProgressByACrashNeverCreatesASecondTransfer) {
+// recorded; after 5 minutes the key counts as abandoned and a retry runs the handler again.
+// The key is now written on the record in the creating transaction (migration 17), so that
+// retry returns the first transfer (and the first wallet). Here the store is put back into
+// the state such a kill leaves, 6 minutes on.
+TEST_F(CustodyCrash, AKeyLeftInProgressByACrashNeverCreatesASecondTransfer) {
   CreateWallet("idem");
   const json body = {{"to", Recipient(9).ToChecksumHex()}, {"value", "1234"},          {"chainId", kChain},
                      {"nonce", 0},                         {"gasLimit", 21000},        {"maxFeePerGas", "2000000000"},
@@ -480,22 +495,34 @@ TEST_F(CustodyCrash, DISABLED_AKeyLeftInProgressByACrashNeverCreatesASecondTrans
   HttpResponse first = Call(operator_, "POST", TransfersPath(), body.dump(), "", "Idempotency-Key: " + key + "\r\n");
   ASSERT_EQ(first.status, 201) << first.body;
   const std::string id = first.Json()["data"].value("id", "");
-  {
-    StatusOr<std::unique_ptr<vp::store::Db>> db = vp::store::OpenDb(server_->dir() + "/vaultproof.db");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    const int64_t six_minutes_ago = NowS() * 1000 - 6 * 60 * 1000;
-    ASSERT_TRUE((*db)->Transact(vp::store::TxMode::kWrite, [&](vp::store::Conn& c) {
-      return c.Exec("UPDATE idempotency_keys SET state = 'in_progress', status_code = NULL, content_type = NULL,"
-                    " body = NULL, created_at = $1, updated_at = $1 WHERE idem_key = $2",
-                    {vp::store::Value(six_minutes_ago), vp::store::Value(key)});
-    }).ok());
-  }
+  ASSERT_EQ(first.Json()["data"].value("status", ""), "signed") << first.body;
+  const std::string raw = first.Json()["data"].value("raw", "");
+  // The key abandoned 6 minutes ago, and the transfer as a kill between its insert and its
+  // signature leaves it: approved, unsigned.
+  AbandonKey(key, "UPDATE wallet_transactions SET status = 'approved', raw = '', hash = '' WHERE id = '" + id + "'");
   HttpResponse retry = Call(operator_, "POST", TransfersPath(), body.dump(), "", "Idempotency-Key: " + key + "\r\n");
   EXPECT_EQ(retry.status, 201) << retry.body;
   EXPECT_EQ(retry.Json()["data"].value("id", ""), id) << "the retry created a second transfer";
+  EXPECT_EQ(retry.Json()["data"].value("status", ""), "signed") << "the retry did not finish the transfer";
+  EXPECT_EQ(retry.Json()["data"].value("raw", ""), raw) << "same fields, same deterministic signature";
   HttpResponse list = Call(operator_, "GET", "/v1/transactions", "", "walletId=" + wallet_id_);
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(list.Json()["data"]["transactions"].size(), 1u) << list.body;
+
+  // A wallet: the retry returns the first one and asks the signer for no second key.
+  const std::string wkey = key + "-wallet";
+  const std::string wbody = json{{"name", "idem-w"}, {"chain", "evm"}, {"kind", "hd"}}.dump();
+  HttpResponse w1 = Call(operator_, "POST", "/v1/wallets", wbody, "", "Idempotency-Key: " + wkey + "\r\n");
+  ASSERT_EQ(w1.status, 201) << w1.body;
+  AbandonKey(wkey, "");
+  HttpResponse w2 = Call(operator_, "POST", "/v1/wallets", wbody, "", "Idempotency-Key: " + wkey + "\r\n");
+  EXPECT_EQ(w2.status, 201) << w2.body;
+  EXPECT_EQ(w2.Json()["data"].value("id", "x"), w1.Json()["data"].value("id", "y")) << "a second wallet";
+  EXPECT_EQ(w2.Json()["data"].value("address", "x"), w1.Json()["data"].value("address", "y"));
+  // Without a key, the same body is a new wallet.
+  HttpResponse w3 = Call(operator_, "POST", "/v1/wallets", wbody);
+  EXPECT_EQ(w3.status, 201) << w3.body;
+  EXPECT_NE(w3.Json()["data"].value("id", ""), w1.Json()["data"].value("id", ""));
 }
 
 TEST_F(CustodyCrash, KillNineOfSignerAndGatewayWhileTransfersAreInFlightEndsEachTransferExactlyOnce) {

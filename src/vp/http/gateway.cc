@@ -1111,8 +1111,11 @@ struct Gateway::Impl {
   asio::awaitable<Response> CreateTransaction(Request& req, const Principal& p) {
     auto work = [&]() -> StatusOr<Work> {
       ASSIGN_OR_RETURN(json j, ParseJsonObject(req.body));
-      return Work([this, id = std::string(req.Param("id")), j, who = p.key_id, now = NowMs()] {
-        return transactions->Create(id, j, who, now);
+      // The Idempotency-Key goes into the record's own transaction (migration 17): a retry
+      // after a crash between that commit and the key's completion finds the transfer.
+      return Work([this, id = std::string(req.Param("id")), j, who = p.key_id, now = NowMs(),
+                   idem = std::string(req.Header("idempotency-key"))] {
+        return transactions->Create(id, j, who, now, idem);
       });
     };
     return RunWalletWork(req, "wallet_tx_create", work(), 201);
@@ -1275,7 +1278,8 @@ struct Gateway::Impl {
       co_return ErrorResponse(InvalidArgumentError("chain: must be a string"), req.request_id);
     const std::string name = j["name"], kind = j["kind"], chain = j.value("chain", "evm");
     const int64_t now = NowMs();
-    auto w = co_await OnStore("wallet_create", [&] { return wallets->Create(name, chain, kind, p.key_id, now); });
+    const std::string idem(req.Header("idempotency-key"));
+    auto w = co_await OnStore("wallet_create", [&] { return wallets->Create(name, chain, kind, p.key_id, now, idem); });
     if (!w.ok()) co_return WalletError(w.status(), req);
     co_return DataResponse(wallet::WalletJson(*w), 201);
   }

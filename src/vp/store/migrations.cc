@@ -416,7 +416,18 @@ CREATE TABLE ballot_executions (
 CREATE INDEX ballot_executions_session ON ballot_executions (session_id, created_at);
 CREATE INDEX ballot_executions_election ON ballot_executions (election_id, state);
 )sql"},
-    // Append new migrations here (next version: 17).
+    // The Idempotency-Key of the request that created a wallet or a transaction, written in
+    // the creating transaction: a retry after a crash between that commit and the key's
+    // completion finds the record instead of creating a second one (docs/api.md). Not
+    // unique: a key may be used again once its idempotency record expired (24 h).
+    Migration{17, "creation_idempotency", R"sql(
+ALTER TABLE wallet_transactions ADD COLUMN idempotency_key TEXT;
+CREATE INDEX wallet_transactions_idem ON wallet_transactions (created_by, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+ALTER TABLE wallets ADD COLUMN idempotency_key TEXT;
+CREATE INDEX wallets_idem ON wallets (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL;
+)sql"},
+    // Append new migrations here (next version: 18).
 };
 
 }  // namespace

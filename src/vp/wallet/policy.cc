@@ -8,6 +8,7 @@
 #include "vp/eth/address.h"
 #include "vp/eth/transaction.h"
 #include "vp/eth/tx_json.h"
+#include "vp/store/idempotency.h"
 #include "vp/wallet/broadcast.h"
 #include "vp/wallet/chains.h"
 
@@ -275,7 +276,7 @@ Status FailTransaction(store::Conn& c, EventSink& events, std::string_view tx_id
 }
 
 StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json& request, std::string_view principal,
-                                          int64_t now_ms) {
+                                          int64_t now_ms, std::string_view idempotency_key) {
   ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
   if (!request.is_object()) return InvalidArgumentError("body: must be a JSON object");
   json fields = request;
@@ -319,7 +320,21 @@ StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json
   const std::string id = "tx_" + HexEncode(rnd);
   const int64_t day = now_ms / kDayMs;
   json record;
+  std::string existing;  // a transaction this principal created before under idempotency_key
   const Status created = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
+    if (!idempotency_key.empty()) {
+      ASSIGN_OR_RETURN(store::Rows found,
+                       c.Query("SELECT id, wallet_id FROM wallet_transactions WHERE created_by = $1 AND idempotency_key = $2"
+                               " AND created_ms > $3 ORDER BY created_ms DESC LIMIT 1",
+                               {store::Value(principal), store::Value(idempotency_key),
+                                store::Value(now_ms - store::IdempotencyOptions{}.ttl_ms)}));
+      if (!found.empty()) {
+        if (found.Text(0, 1) != w.id)
+          return FailedPreconditionError("Idempotency-Key was already used with a different request");
+        existing = found.Text(0, 0);
+        return OkStatus();
+      }
+    }
     ASSIGN_OR_RETURN(Policy policy, LoadPolicy(c, w.id));
     // Every rule, in a fixed order; the first that refuses names itself.
     if (policy.allowed_chain_ids) {
@@ -356,13 +371,14 @@ StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json
     }
     RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_transactions (id, wallet_id, status, request, value_wei, spend_day,"
                            " required_approvals, created_by, created_ms, updated_ms, raw, hash, from_address, error,"
-                           " broadcast, chain_id, approved_ms)"
-                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, '', '', $10, '', $11, $12, $13)",
+                           " broadcast, chain_id, approved_ms, idempotency_key)"
+                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, '', '', $10, '', $11, $12, $13, $14)",
                            {store::Value(id), store::Value(w.id), store::Value(status), store::Value(request.dump()),
                             store::Value(tx.value.ToDecimal()), store::Value(day),
                             store::Value(policy.required_approvals), store::Value(principal), store::Value(now_ms),
                             store::Value(from), store::Value(broadcast), store::Value(chain_id),
-                            status == "approved" ? store::Value(now_ms) : store::Value::Null()}));
+                            status == "approved" ? store::Value(now_ms) : store::Value::Null(),
+                            idempotency_key.empty() ? store::Value::Null() : store::Value(idempotency_key)}));
     RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.created", id, now_ms));
     if (status == "approved") {
       RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.approved", id, now_ms));
@@ -372,13 +388,16 @@ StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json
     return OkStatus();
   });
   RETURN_IF_ERROR(created);
-  ASSIGN_OR_RETURN(record, Get(id));
+  const std::string& tx_id = existing.empty() ? id : existing;
+  ASSIGN_OR_RETURN(record, Get(tx_id));
   if (record["status"] == "approved") {
-    if (broadcast) {
-      broadcaster_->Notify();
+    // A broadcast record was handed to the broadcaster in its creating transaction; one
+    // signed here (broadcast false) is signed now, or, found by its key, finished now.
+    if (record["broadcast"] == true) {
+      if (broadcaster_ != nullptr) broadcaster_->Notify();
       return record;
     }
-    return SignAndRecord(id, now_ms);
+    return SignAndRecord(tx_id, now_ms);
   }
   return record;
 }

@@ -67,8 +67,15 @@ class TransactionService {
   // be a configured chain (CHAIN_NOT_CONFIGURED), nonce must be absent (the broadcaster
   // owns nonces), gasLimit and fees are optional (estimated); an approved transaction is
   // handed to the broadcaster's job in the same store transaction (status approved).
+  //
+  // idempotency_key (the request's Idempotency-Key, or empty) is stored with the record in
+  // the creating transaction: when the principal already created a transaction under that
+  // key (the gateway died before it completed the key, and the client retried), that
+  // record is returned, and signed first if it was left approved and unsigned, instead of
+  // a second transaction being created.
   StatusOr<nlohmann::json> Create(std::string_view wallet_id, const nlohmann::json& request,
-                                  std::string_view principal, int64_t now_ms);
+                                  std::string_view principal, int64_t now_ms,
+                                  std::string_view idempotency_key = {});
   StatusOr<nlohmann::json> Approve(std::string_view tx_id, std::string_view approver, int64_t now_ms);
   StatusOr<nlohmann::json> Reject(std::string_view tx_id, std::string_view approver, int64_t now_ms);
   StatusOr<nlohmann::json> Get(std::string_view tx_id);

@@ -5,6 +5,7 @@
 #include "vp/eth/address.h"
 #include "vp/kms/master_key.h"
 #include "vp/store/custody_keys.h"
+#include "vp/store/idempotency.h"
 
 namespace vp::wallet {
 namespace {
@@ -56,17 +57,33 @@ Status CheckNewWallet(std::string_view name, std::string_view chain, std::string
 }  // namespace
 
 StatusOr<Wallet> WalletService::Create(std::string_view name, std::string_view chain, std::string_view kind,
-                                       std::string_view principal, int64_t now_ms) {
+                                       std::string_view principal, int64_t now_ms,
+                                       std::string_view idempotency_key) {
   RETURN_IF_ERROR(CheckNewWallet(name, chain, kind));
+  if (!idempotency_key.empty()) {
+    std::string existing;
+    const Status looked = db_.WithConn([&](store::Conn& c) -> Status {
+      ASSIGN_OR_RETURN(store::Rows r,
+                       c.Query("SELECT id FROM wallets WHERE created_by = $1 AND idempotency_key = $2"
+                               " AND created_ms > $3 ORDER BY created_ms DESC LIMIT 1",
+                               {store::Value(principal), store::Value(idempotency_key),
+                                store::Value(now_ms - store::IdempotencyOptions{}.ttl_ms)}));
+      if (!r.empty()) existing = r.Text(0, 0);
+      return OkStatus();
+    });
+    RETURN_IF_ERROR(looked);
+    if (!existing.empty()) return Get(existing);
+  }
   ASSIGN_OR_RETURN(Bytes rnd, crypto::RandomBytes(12));
   Wallet w = NewRecord("w_" + HexEncode(rnd), name, kind, principal, now_ms);
   const signer::KeyContext ctx = NewContext(w);
   // The key is made inside the signer; only its blob and public data come back.
   ASSIGN_OR_RETURN(signer::CreatedKey created, signer_.CreateKey(ctx));
-  return Store(std::move(w), created, now_ms);
+  return Store(std::move(w), created, now_ms, idempotency_key);
 }
 
-StatusOr<Wallet> WalletService::Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms) {
+StatusOr<Wallet> WalletService::Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms,
+                                      std::string_view idempotency_key) {
   w.address = eth::Address(created.context.address).ToChecksumHex();
   ASSIGN_OR_RETURN(signer::KeyBlob blob, signer::DecodeKeyBlob(created.blob));
   ASSIGN_OR_RETURN(kms::WrappedKey wrapped, kms::DecodeWrappedKey(blob.wrapped_dek));
@@ -76,10 +93,11 @@ StatusOr<Wallet> WalletService::Store(Wallet w, const signer::CreatedKey& create
                            {store::Value(w.key_id), store::Value(w.id), store::Value(created.blob),
                             store::Value(wrapped.master_key_id), store::Value(now_ms)}));
     RETURN_IF_ERROR(c.Exec("INSERT INTO wallets (" + std::string(kColumns) +
-                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                               ", idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                            {store::Value(w.id), store::Value(w.name), store::Value(w.chain), store::Value(w.kind),
                             store::Value(w.key_id), store::Value(w.address), store::Value(w.next_index),
-                            store::Value(w.created_by), store::Value(w.created_ms)}));
+                            store::Value(w.created_by), store::Value(w.created_ms),
+                            idempotency_key.empty() ? store::Value::Null() : store::Value(idempotency_key)}));
     if (w.kind == "hd") {
       RETURN_IF_ERROR(c.Exec("INSERT INTO wallet_addresses (wallet_id, idx, address, path, created_ms)"
                              " VALUES ($1, 0, $2, $3, $4)",

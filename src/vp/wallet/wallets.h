@@ -37,9 +37,12 @@ class WalletService {
  public:
   WalletService(store::Db& db, signer::SignerClient& signer) : db_(db), signer_(signer) {}
 
-  // kInvalidArgument for a bad name (1..100 bytes), chain or kind.
+  // kInvalidArgument for a bad name (1..100 bytes), chain or kind. idempotency_key (the
+  // request's Idempotency-Key, or empty) is stored with the wallet; a wallet the principal
+  // created under the same key within the key's lifetime (24 h) is returned instead of a
+  // second one (a retry after the gateway died before completing the key).
   StatusOr<Wallet> Create(std::string_view name, std::string_view chain, std::string_view kind,
-                          std::string_view principal, int64_t now_ms);
+                          std::string_view principal, int64_t now_ms, std::string_view idempotency_key = {});
   StatusOr<Wallet> Get(std::string_view id);
   // Ordered by id, after `after` ("" first page); limit 1..500.
   StatusOr<std::vector<Wallet>> List(std::string_view after, int64_t limit);
@@ -70,7 +73,8 @@ class WalletService {
     std::string path;
   };
   StatusOr<KeyRef> Key(std::string_view id, std::optional<int64_t> index);
-  StatusOr<Wallet> Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms);
+  StatusOr<Wallet> Store(Wallet w, const signer::CreatedKey& created, int64_t now_ms,
+                         std::string_view idempotency_key = {});
 
   store::Db& db_;
   signer::SignerClient& signer_;
