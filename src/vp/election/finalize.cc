@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "vp/ballot/bulletin.h"
@@ -57,7 +58,46 @@ int64_t NowMs() {
 bool Active(const Execution& e) { return e.state == "queued" || e.state == "running"; }
 
 std::string BundleKey(const Execution& e) { return e.election_id + "/" + e.id + "/bundle.zip"; }
-std::string InputKey(const Execution& e) { return e.election_id + "/" + e.id + "/input.json"; }
+std::string SegmentInputKey(const Execution& e, uint64_t k) {
+  return e.election_id + "/" + e.id + "/input-" + std::to_string(k) + ".json";
+}
+std::string SegmentProofKey(const Execution& e, uint64_t k) {
+  return e.election_id + "/" + e.id + "/proof-" + std::to_string(k) + ".bin";
+}
+
+// The operator's plan travels from the finalize job to the assembly in the execution's row.
+json PlanToJson(const ballot::OperatorPlan& p) {
+  json j = {{"scenario", std::string(ballot::ScenarioName(p.scenario))},
+            {"detail", p.detail},
+            {"expectedFailures", p.expected_failures},
+            {"recount", p.recount},
+            {"falseJournal", p.false_journal}};
+  if (p.excluded_leaf) j["excludedLeaf"] = *p.excluded_leaf;
+  return j;
+}
+
+StatusOr<ballot::OperatorPlan> PlanFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("scenario") || !j["scenario"].is_string() || !j.contains("detail") ||
+      !j["detail"].is_string() || !j.contains("expectedFailures") || !j["expectedFailures"].is_array() ||
+      !j.contains("recount") || !j["recount"].is_boolean() || !j.contains("falseJournal") ||
+      !j["falseJournal"].is_boolean()) {
+    return InvalidArgumentError("plan: malformed");
+  }
+  ballot::OperatorPlan p;
+  ASSIGN_OR_RETURN(p.scenario, ballot::ParseScenario(j["scenario"].get<std::string>()));
+  p.detail = j["detail"].get<std::string>();
+  for (const json& f : j["expectedFailures"]) {
+    if (!f.is_string()) return InvalidArgumentError("plan: malformed expectedFailures");
+    p.expected_failures.push_back(f.get<std::string>());
+  }
+  p.recount = j["recount"].get<bool>();
+  p.false_journal = j["falseJournal"].get<bool>();
+  if (j.contains("excludedLeaf")) {
+    if (!j["excludedLeaf"].is_number_unsigned()) return InvalidArgumentError("plan: malformed excludedLeaf");
+    p.excluded_leaf = j["excludedLeaf"].get<uint64_t>();
+  }
+  return p;
+}
 
 }  // namespace
 
@@ -65,9 +105,23 @@ FinalizeService::FinalizeService(store::Db& db, ElectionService& elections, obje
                                  std::shared_ptr<const LogSigner> log_key, FinalizeOptions options)
     : db_(db), elections_(elections), objects_(objects), log_key_(std::move(log_key)), options_(std::move(options)) {}
 
-Status FinalizeService::RegisterHandler(store::WorkerPool& pool) {
-  pool_ = &pool;
-  return pool.Register(std::string(kFinalizeQueue), [this](store::JobContext& job) { return Run(job); });
+Status FinalizeService::RegisterHandler(store::WorkerPool& pool, std::vector<std::string_view> queues) {
+  if (queues.empty()) queues = {kFinalizeQueue, kSegmentQueue, kAssembleQueue};
+  if (pool_ == nullptr) pool_ = &pool;
+  for (const std::string_view q : queues) {
+    store::JobHandler handler;
+    if (q == kFinalizeQueue) {
+      handler = [this](store::JobContext& job) { return Run(job); };
+    } else if (q == kSegmentQueue) {
+      handler = [this](store::JobContext& job) { return RunSegment(job); };
+    } else if (q == kAssembleQueue) {
+      handler = [this](store::JobContext& job) { return RunAssemble(job); };
+    } else {
+      return InvalidArgumentError("no finalization queue named " + std::string(q));
+    }
+    RETURN_IF_ERROR(pool.Register(std::string(q), std::move(handler)));
+  }
+  return OkStatus();
 }
 
 StatusOr<Execution> FinalizeService::Start(const SessionContext& ctx, std::string_view scenario, int64_t now_ms) {
@@ -175,6 +229,16 @@ json FinalizeService::StatusJson(const Execution& e, int64_t now_ms) {
     });
     out["queue"] = {{"position", ahead + 1}, {"depth", depth}, {"estimatedStartAt", now_ms + ahead * mean_ms}};
   }
+  if (e.state == "running") {
+    // Segments proven so far (none listed until the finalize job has queued them).
+    (void)db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+      ASSIGN_OR_RETURN(auto r, c.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'proven' THEN 1 ELSE 0 END), 0)"
+                                       " FROM ballot_segments WHERE execution_id = $1",
+                                       {Value(e.id)}));
+      out["progress"] = {{"segments", r.Int(0, 0)}, {"segmentsProven", r.Int(0, 1)}};
+      return OkStatus();
+    });
+  }
   if (!e.result.empty()) {
     auto r = json::parse(e.result, nullptr, false);
     if (!r.is_discarded()) out["result"] = r;
@@ -189,8 +253,20 @@ StatusOr<Execution> FinalizeService::Cancel(const SessionContext& ctx, int64_t n
   const Execution e = latest.ok() ? *latest : Execution{};
   if (!Active(e)) return Refusal(kNotFinalized, "no finalization of this session is under way", StatusCode::kFailedPrecondition);
   store::JobQueue jobs(db_);
-  const Status c = jobs.Cancel(e.job_id, now_ms);
-  if (!c.ok() && c.code() != StatusCode::kFailedPrecondition) return c;
+  std::vector<int64_t> job_ids = {e.job_id};
+  const Status listed = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT job_id FROM ballot_segments WHERE execution_id = $1 AND state = 'queued'",
+                                     {Value(e.id)}));
+    for (size_t i = 0; i < r.size(); ++i) job_ids.push_back(r.Int(i, 0));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(listed);
+  for (const int64_t job_id : job_ids) {
+    // A finished job (kFailedPrecondition) is fine; a running prover learns of the
+    // cancellation at its next heartbeat.
+    const Status c = jobs.Cancel(job_id, now_ms);
+    if (!c.ok() && c.code() != StatusCode::kFailedPrecondition && c.code() != StatusCode::kNotFound) return c;
+  }
   RETURN_IF_ERROR(Finish(e.id, "cancelled", "", "CANCELLED: cancelled by the voter", now_ms));
   return Get(e.id);
 }
@@ -215,6 +291,15 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
   if (!loaded.ok()) return store::JobResult::Permanent(loaded.status().message());
   Execution e = *loaded;
   if (!Active(e)) return store::JobResult::Success("execution already " + e.state);
+  std::string queued_before;
+  const Status looked = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT assembly FROM ballot_executions WHERE id = $1", {Value(id)}));
+    if (!r.empty()) queued_before = r.Text(0, 0);
+    return OkStatus();
+  });
+  if (!looked.ok()) return store::JobResult::Retry(looked.message());
+  // An earlier run queued the segments and died before it could say so.
+  if (!queued_before.empty()) return store::JobResult::Success("segments already queued");
   const Status started = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
     return c.Exec("UPDATE ballot_executions SET state = 'running', started_at = $1 WHERE id = $2 AND state IN "
                   "('queued', 'running')",
@@ -293,51 +378,229 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
     close = *head;
   }
 
-  // Prove: through the signed prover image, or in this process when none is configured.
+  // The statement the segments must prove, each segment's witness sealed in the object store
+  // and one job per segment (docs/tally_proof.md, "Segments as jobs"): any worker of any
+  // gateway sharing the store takes them; the last one to finish queues the assembly.
   input->max_segment_leaves = options_.max_segment_leaves;
-  const auto t0 = std::chrono::steady_clock::now();
-  StatusOr<ballot::TallyProof> proof = InternalError("not proven");
   if (!options_.image.binary_path.empty()) {
-    prover::ProverInput pin;
-    pin.election_id = input->election_id;
-    pin.config_hash = input->config_hash;
-    pin.num_choices = input->num_choices;
-    pin.leaves = input->leaves;
-    prover::ProverRunOptions run = options_.run;
-    run.should_stop = stop;
-    proof = prover::ProveTallyWithImage(pin, options_.image, run, options_.max_segment_leaves);
-    if (proof.ok()) {
-      const std::string text = prover::EncodeProverInput(pin);
-      objects::PutOptions po;
-      po.content_type = "application/json";
-      po.expires_ms = NowMs() + options_.object_ttl_ms;
-      po.seal_key = &options_.seal_key;
-      const Status put = objects_.Put(kPrivateBucket, InputKey(e), AsBytes(text), po);
-      if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
-    }
-  } else {
-    stark::SystemRandom masks;
-    proof = ballot::ProveTally(*input, stark::ProofOptions{}, masks);
+    // Checked here too, so an unsigned image fails the execution before any work is queued.
+    const Status image = prover::CheckProverImage(options_.image);
+    if (!image.ok()) return fail(image.message(), true);
   }
-  const double prove_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (stop()) return store::JobResult::Permanent("cancelled");
+  auto statement = ballot::BuildTallyStatement(*input);
+  if (!statement.ok()) return fail("PROVER_FAILED: " + statement.status().message(), true);
+  const size_t segments = statement->segments.size();
+  for (size_t k = 0; k < segments; ++k) {
+    const ballot::SegmentStatement& seg = statement->segments[k];
+    prover::ProverInput part;
+    part.election_id = input->election_id;
+    part.config_hash = input->config_hash;
+    part.num_choices = input->num_choices;
+    part.offset = seg.offset;
+    part.leaves.assign(input->leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset),
+                       input->leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset + seg.size));
+    std::string text = prover::EncodeProverInput(part);
+    objects::PutOptions po;
+    po.content_type = "application/json";
+    po.expires_ms = NowMs() + options_.object_ttl_ms;
+    po.seal_key = &options_.seal_key;
+    const Status put = objects_.Put(kPrivateBucket, SegmentInputKey(e, k), AsBytes(text), po);
+    SecureWipe(text.data(), text.size());
+    for (auto& l : part.leaves) SecureWipe(l.random.data(), l.random.size());
+    if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
+  }
+  for (auto& l : input->leaves) SecureWipe(l.random.data(), l.random.size());
+  json assembly = {{"statement", ballot::StatementToJson(*statement)},
+                   {"close", ballot::SignedSthToJson(close)},
+                   {"plan", PlanToJson(*plan)},
+                   {"provingSince", NowMs()}};
+  if (dropped_index) assembly["droppedIndex"] = *dropped_index;
+  const Status queued = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT state, assembly FROM ballot_executions WHERE id = $1" +
+                                         std::string(c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : ""),
+                                     {Value(id)}));
+    // Cancelled meanwhile, or queued by an earlier run of this job that died before its end.
+    if (r.empty() || r.Text(0, 0) != "running" || !r.Text(0, 1).empty()) return OkStatus();
+    RETURN_IF_ERROR(c.Exec("UPDATE ballot_executions SET assembly = $1 WHERE id = $2", {Value(assembly.dump()), Value(id)}));
+    for (size_t k = 0; k < segments; ++k) {
+      store::JobOptions jo;
+      jo.max_attempts = 3;
+      jo.backoff_base_ms = 500;
+      ASSIGN_OR_RETURN(int64_t job_id,
+                       store::JobQueue::Enqueue(c, kSegmentQueue, json{{"executionId", id}, {"segment", k}}.dump(), jo,
+                                                NowMs()));
+      RETURN_IF_ERROR(c.Exec("INSERT INTO ballot_segments (execution_id, idx, seg_offset, seg_size, state, job_id,"
+                             " prove_ms, worker, proven_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, '', NULL)",
+                             {Value(id), Value(static_cast<int64_t>(k)),
+                              Value(static_cast<int64_t>(statement->segments[k].offset)),
+                              Value(static_cast<int64_t>(statement->segments[k].size)), Value(job_id)}));
+    }
+    return OkStatus();
+  });
+  if (!queued.ok()) return fail("INTERNAL: " + queued.message(), false);
+  if (pool_ != nullptr) pool_->Notify();
+  return store::JobResult::Success(json{{"segments", segments}}.dump());
+}
+
+// One segment: its sealed witness through the prover (the signed image, or this process when
+// none is configured), the proof checked against the statement the witness gives, stored;
+// the last segment of the execution queues the assembly in the same store transaction.
+store::JobResult FinalizeService::RunSegment(store::JobContext& job) {
+  const json payload = json::parse(job.job().payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("executionId") || !payload["executionId"].is_string() ||
+      !payload.contains("segment") || !payload["segment"].is_number_unsigned()) {
+    return store::JobResult::Permanent("malformed segment payload");
+  }
+  const std::string id = payload["executionId"].get<std::string>();
+  const uint64_t k = payload["segment"].get<uint64_t>();
+  auto loaded = Get(id);
+  if (!loaded.ok()) return store::JobResult::Permanent(loaded.status().message());
+  const Execution e = *loaded;
+  if (!Active(e)) return store::JobResult::Success("execution already " + e.state);
+  std::string state;
+  const Status q = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT state FROM ballot_segments WHERE execution_id = $1 AND idx = $2",
+                                     {Value(id), Value(static_cast<int64_t>(k))}));
+    if (!r.empty()) state = r.Text(0, 0);
+    return OkStatus();
+  });
+  if (!q.ok()) return store::JobResult::Retry(q.message());
+  if (state.empty()) return store::JobResult::Permanent("no segment " + std::to_string(k) + " in execution " + id);
+  if (state == "proven") return store::JobResult::Success("segment already proven");
+  auto fail = [&](const std::string& error, bool permanent) {
+    if (permanent || job.job().attempts >= job.job().max_attempts) (void)Finish(id, "failed", "", error, NowMs());
+    return permanent ? store::JobResult::Permanent(error) : store::JobResult::Retry(error);
+  };
+  auto stop = [&] { return job.cancelled() || job.lease_lost(); };
+
+  auto sealed = objects_.Get(kPrivateBucket, SegmentInputKey(e, k), &options_.seal_key);
+  if (!sealed.ok()) return fail("INTERNAL: segment input: " + sealed.status().message(), false);
+  const std::string_view text(reinterpret_cast<const char*>(sealed->data()), sealed->size());
+  auto witness = prover::DecodeProverInput(text);
+  if (!witness.ok()) {
+    SecureWipe(sealed->data(), sealed->size());
+    return fail("INTERNAL: segment input: " + witness.status().message(), true);
+  }
+  auto wipe = [&] {
+    SecureWipe(sealed->data(), sealed->size());
+    for (auto& l : witness->leaves) SecureWipe(l.random.data(), l.random.size());
+  };
+  // The proof is checked against the segment's statement recomputed from the witness (a
+  // prover image that answers anything else is caught), and the assembly checks every
+  // segment against the whole statement again.
+  const auto t0 = std::chrono::steady_clock::now();
+  prover::ProverRunOptions run = options_.run;
+  run.should_stop = stop;
+  StatusOr<Bytes> proof = prover::ProveSegmentInput(*witness, *sealed, options_.image, run);
+  wipe();
+  const int64_t prove_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  if (stop()) return store::JobResult::Retry("stopped");
   if (!proof.ok()) {
     const std::string& m = proof.status().message();
     const bool image = m.rfind(std::string(prover::kImageSignatureFailed), 0) == 0;
     return fail(image ? m : "PROVER_FAILED: " + m, image || proof.status().code() == StatusCode::kInvalidArgument);
   }
+  objects::PutOptions po;
+  po.expires_ms = NowMs() + options_.object_ttl_ms;
+  const Status put = objects_.Put(kWorkBucket, SegmentProofKey(e, k), *proof, po);
+  if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
+
+  bool last = false;
+  const Status recorded = db_.Transact(TxMode::kWrite, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT state FROM ballot_executions WHERE id = $1" +
+                                         std::string(c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : ""),
+                                     {Value(id)}));
+    if (r.empty() || r.Text(0, 0) != "running") return OkStatus();
+    ASSIGN_OR_RETURN(auto u, c.Query("UPDATE ballot_segments SET state = 'proven', prove_ms = $1, worker = $2,"
+                                     " proven_at = $3 WHERE execution_id = $4 AND idx = $5 AND state = 'queued'",
+                                     {Value(prove_ms), Value(job.job().worker_id), Value(NowMs()), Value(id),
+                                      Value(static_cast<int64_t>(k))}));
+    if (u.affected != 1) return OkStatus();
+    ASSIGN_OR_RETURN(auto left, c.Query("SELECT COUNT(*) FROM ballot_segments WHERE execution_id = $1 AND state <> 'proven'",
+                                        {Value(id)}));
+    if (left.Int(0, 0) != 0) return OkStatus();
+    store::JobOptions jo;
+    jo.max_attempts = 2;
+    RETURN_IF_ERROR(store::JobQueue::Enqueue(c, kAssembleQueue, json{{"executionId", id}}.dump(), jo, NowMs()).status());
+    last = true;
+    return OkStatus();
+  });
+  if (!recorded.ok()) return fail("INTERNAL: " + recorded.message(), false);
+  if (last && pool_ != nullptr) pool_->Notify();
+  return store::JobResult::Success(json{{"segment", k}, {"proveMs", prove_ms}}.dump());
+}
+
+// The segments' proofs checked together against the whole statement, the bundle written with
+// the scenario's after-proving part, the election closed and the result published.
+store::JobResult FinalizeService::RunAssemble(store::JobContext& job) {
+  const json payload = json::parse(job.job().payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("executionId") || !payload["executionId"].is_string()) {
+    return store::JobResult::Permanent("malformed assemble payload");
+  }
+  const std::string id = payload["executionId"].get<std::string>();
+  auto loaded = Get(id);
+  if (!loaded.ok()) return store::JobResult::Permanent(loaded.status().message());
+  const Execution e = *loaded;
+  if (!Active(e)) return store::JobResult::Success("execution already " + e.state);
+  auto fail = [&](const std::string& error, bool permanent) {
+    if (permanent || job.job().attempts >= job.job().max_attempts) (void)Finish(id, "failed", "", error, NowMs());
+    return permanent ? store::JobResult::Permanent(error) : store::JobResult::Retry(error);
+  };
+  std::string assembly_text;
+  std::vector<int64_t> segment_ms;
+  std::set<std::string> workers;
+  const Status q = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(auto r, c.Query("SELECT assembly FROM ballot_executions WHERE id = $1", {Value(id)}));
+    if (!r.empty()) assembly_text = r.Text(0, 0);
+    ASSIGN_OR_RETURN(auto s, c.Query("SELECT prove_ms, worker FROM ballot_segments WHERE execution_id = $1 ORDER BY idx",
+                                     {Value(id)}));
+    for (size_t i = 0; i < s.size(); ++i) {
+      segment_ms.push_back(s.Int(i, 0));
+      workers.insert(s.Text(i, 1));
+    }
+    return OkStatus();
+  });
+  if (!q.ok()) return fail("INTERNAL: " + q.message(), false);
+  const json assembly = json::parse(assembly_text, nullptr, false);
+  if (!assembly.is_object() || !assembly.contains("statement") || !assembly.contains("close") ||
+      !assembly.contains("plan") || !assembly.contains("provingSince") || !assembly["provingSince"].is_number_integer()) {
+    return fail("INTERNAL: the execution's assembly record is malformed", true);
+  }
+  auto statement = ballot::StatementFromJson(assembly["statement"]);
+  auto close = ballot::SignedSthFromJson(assembly["close"]);
+  auto plan = PlanFromJson(assembly["plan"]);
+  if (!statement.ok() || !close.ok() || !plan.ok()) return fail("INTERNAL: the execution's assembly record is malformed", true);
+  std::optional<uint64_t> dropped_index;
+  if (assembly.contains("droppedIndex") && assembly["droppedIndex"].is_number_unsigned()) {
+    dropped_index = assembly["droppedIndex"].get<uint64_t>();
+  }
+  auto election = elections_.GetElection(e.election_id);
+  if (!election.ok()) return fail("INTERNAL: " + election.status().message(), false);
+  auto config = ballot::ParseElectionConfig(election->config_json);
+  if (!config.ok()) return fail("INTERNAL: " + config.status().message(), true);
+
+  ballot::TallyProof proof;
+  proof.statement = std::move(*statement);
+  size_t proof_bytes = 0;
+  for (size_t k = 0; k < proof.statement.segments.size(); ++k) {
+    auto bytes = objects_.Get(kWorkBucket, SegmentProofKey(e, k));
+    if (!bytes.ok()) return fail("INTERNAL: segment " + std::to_string(k) + " proof: " + bytes.status().message(), false);
+    proof_bytes += bytes->size();
+    proof.segments.push_back(std::move(*bytes));
+  }
+  // Every segment against the whole statement (its layout, sums, excluded set and root): the
+  // segment jobs checked each proof against its own witness, this checks they fit together.
+  const Status whole = ballot::VerifyTally(proof.statement, proof.segments, {});
+  if (!whole.ok()) return fail("PROVER_FAILED: the segments do not prove the statement: " + whole.message(), true);
+  const double prove_ms = static_cast<double>(NowMs() - assembly["provingSince"].get<int64_t>());
 
   ballot::BundleContext context;
   context.config = *config;
   std::copy(log_key_->public_key().begin(), log_key_->public_key().end(), context.log_public_key.begin());
-  context.close = close;
+  context.close = *close;
   ballot::Journal journal;
-  const size_t proof_bytes = [&] {
-    size_t n = 0;
-    for (const auto& s : proof->segments) n += s.size();
-    return n;
-  }();
-  auto files = ballot::MakeBundleFiles(context, std::move(*proof), *plan, &journal);
+  auto files = ballot::MakeBundleFiles(context, std::move(proof), *plan, &journal);
   if (!files.ok()) return fail("INTERNAL: " + files.status().message(), true);
   auto zip = ballot::WriteBundleZip(*files);
   if (!zip.ok()) return fail("INTERNAL: " + zip.status().message(), true);
@@ -348,9 +611,11 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
   if (!put.ok()) return fail("INTERNAL: " + put.message(), false);
   const Status closed = elections_.MarkFinalized(e.election_id, NowMs());
   if (!closed.ok()) return fail("INTERNAL: " + closed.message(), false);
+  for (size_t k = 0; k < segment_ms.size(); ++k) (void)objects_.Delete(kWorkBucket, SegmentProofKey(e, k));
 
   json tally = json::object();
   for (const auto& [name, count] : journal.tally) tally[name] = count;
+  workers.erase("");
   json result = {{"tally", tally},
                  {"counted", journal.counted},
                  {"excluded", journal.excluded},
@@ -359,6 +624,9 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
                  {"root", ballot::FormatHash(journal.root)},
                  {"scenario", e.scenario},
                  {"proveMs", prove_ms},
+                 {"segments", segment_ms.size()},
+                 {"segmentProveMs", segment_ms},
+                 {"segmentWorkers", workers.size()},
                  {"proofBytes", proof_bytes},
                  {"bundleBytes", zip->size()},
                  {"bundleUrl", "/api/verification/bundles/" + e.session_id + "/" + e.id},

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,9 +29,15 @@
 
 namespace vp::election {
 
+// Queues: the finalize job plans the scenario and queues one job per segment of the tree;
+// the last segment to be proven queues the assembly, which checks them together, writes the
+// bundle and publishes the result. Any worker sharing the store takes any of them.
 inline constexpr std::string_view kFinalizeQueue = "ballot.finalize";
+inline constexpr std::string_view kSegmentQueue = "ballot.prove_segment";
+inline constexpr std::string_view kAssembleQueue = "ballot.assemble";
 inline constexpr std::string_view kBundleBucket = "ballot-bundles";
-inline constexpr std::string_view kPrivateBucket = "ballot-private";
+inline constexpr std::string_view kPrivateBucket = "ballot-private";  // sealed segment witnesses
+inline constexpr std::string_view kWorkBucket = "ballot-work";        // segment proofs until assembled
 // Refusals: kFinalizeInProgress, kNotVoted, kNotFinalized, kInvalidScenario (election.h).
 
 struct FinalizeOptions {
@@ -65,7 +72,9 @@ class FinalizeService {
                   std::shared_ptr<const LogSigner> log_key, FinalizeOptions options);
 
   const FinalizeOptions& options() const { return options_; }
-  Status RegisterHandler(store::WorkerPool& pool);
+  // Registers the handlers of `queues` (empty: all three) on the pool: a host may run only
+  // the segment provers, another the planning and the assembly.
+  Status RegisterHandler(store::WorkerPool& pool, std::vector<std::string_view> queues = {});
 
   // POST /api/finalize: INVALID_SCENARIO, NOT_VOTED (the session has not voted),
   // SESSION_FINALIZED (a finalization of this election succeeded), FINALIZATION_IN_PROGRESS.
@@ -91,6 +100,8 @@ class FinalizeService {
 
  private:
   store::JobResult Run(store::JobContext& job);
+  store::JobResult RunSegment(store::JobContext& job);
+  store::JobResult RunAssemble(store::JobContext& job);
   Status Finish(const std::string& id, std::string_view state, const std::string& result,
                 const std::string& error, int64_t now_ms);
   StatusOr<std::string> ReceiptFor(const SessionContext& ctx, const Execution& e);

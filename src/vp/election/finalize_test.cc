@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
+#include <tuple>
 
 #include "vp/ballot/bundle.h"
 #include "vp/ballot/simulate.h"
@@ -39,6 +41,7 @@ class FinalizeTest : public store::StoreTest {
     FinalizeOptions fo;
     fo.seal_key = *crypto::RandomSecret(32);
     fo.image = image_;
+    fo.max_segment_leaves = max_segment_leaves_;
     finalize_ = std::make_unique<FinalizeService>(*db_, *elections_, *objects_, log_key_, std::move(fo));
     store::WorkerOptions wo;
     wo.threads = 1;
@@ -84,6 +87,7 @@ class FinalizeTest : public store::StoreTest {
   }
 
   prover::ProverImage image_;  // empty: in-process prover
+  uint64_t max_segment_leaves_ = ballot::kDefaultMaxSegmentLeaves;
   std::shared_ptr<const LogSigner> log_key_;
   std::unique_ptr<ElectionService> elections_;
   std::unique_ptr<objects::ObjectStore> objects_;
@@ -149,10 +153,18 @@ TEST_P(FinalizeTest, VerificationRunsAreRecordedOnceAndTheInputIsSealed) {
   EXPECT_EQ(status["state"], "succeeded");
   EXPECT_EQ(status["result"]["treeSize"], 8);
   EXPECT_EQ(status["result"]["counted"], 8);
-  // Proven in process (no image configured): no private input object is written.
+  // One sealed witness per segment (8 leaves: one segment); the segment proofs are gone
+  // once assembled into the bundle.
   auto list = objects_->List(kPrivateBucket, "");
   ASSERT_TRUE(list.ok());
-  EXPECT_TRUE(list->empty());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].sealed);
+  EXPECT_NE((*list)[0].key.find("/input-0.json"), std::string::npos) << (*list)[0].key;
+  auto plain = objects_->Get(kPrivateBucket, (*list)[0].key);
+  EXPECT_FALSE(plain.ok()) << "a sealed witness must not read without its key";
+  auto work = objects_->List(kWorkBucket, "");
+  ASSERT_TRUE(work.ok());
+  EXPECT_TRUE(work->empty());
 }
 
 TEST_P(FinalizeTest, AQueuedExecutionCanBeCancelled) {
@@ -185,7 +197,123 @@ TEST_P(FinalizeImageTest, AnUnsignedImageFailsTheJob) {
   EXPECT_EQ(e.error.rfind(std::string(prover::kImageSignatureFailed), 0), 0u) << e.error;
 }
 
+// Segments of 2 leaves: 8 leaves are 4 segment jobs, taken by two worker pools (two
+// gateways sharing the store), then one assembly.
+class FinalizeSegmentsTest : public FinalizeTest {
+ protected:
+  void SetUp() override {
+    max_segment_leaves_ = 2;
+    FinalizeTest::SetUp();
+    if (IsSkipped() || db_ == nullptr) return;
+    FinalizeOptions fo;
+    const SecureBuffer& key = finalize_->options().seal_key;
+    fo.seal_key = SecureBuffer::CopyOf(ByteSpan(key.data(), key.size()));
+    fo.max_segment_leaves = max_segment_leaves_;
+    other_ = std::make_unique<FinalizeService>(*db_, *elections_, *objects_, log_key_, std::move(fo));
+    store::WorkerOptions wo;
+    wo.threads = 1;
+    wo.idle_poll_ms = 10;
+    wo.idle_poll_max_ms = 50;
+    other_pool_ = std::make_unique<store::WorkerPool>(*db_, wo);
+    ASSERT_TRUE(other_->RegisterHandler(*other_pool_).ok());
+    ASSERT_TRUE(other_pool_->Start().ok());
+  }
+  void TearDown() override {
+    if (other_pool_) other_pool_->Stop();
+    FinalizeTest::TearDown();
+  }
+  std::vector<std::pair<std::string, int64_t>> Segments(const std::string& execution_id) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    EXPECT_TRUE(db_->Transact(store::TxMode::kRead, [&](store::Conn& c) -> Status {
+      ASSIGN_OR_RETURN(auto r, c.Query("SELECT state, seg_size FROM ballot_segments WHERE execution_id = $1 ORDER BY idx",
+                                       {store::Value(execution_id)}));
+      for (size_t i = 0; i < r.size(); ++i) out.emplace_back(r.Text(i, 0), r.Int(i, 1));
+      return OkStatus();
+    }).ok());
+    return out;
+  }
+  std::unique_ptr<FinalizeService> other_;
+  std::unique_ptr<store::WorkerPool> other_pool_;
+};
+
+TEST_P(FinalizeSegmentsTest, SegmentsAreSeparateJobsAndTheirProofsCombineIntoOneBundle) {
+  const SessionContext ctx = Voted(2);
+  const Execution e = Finalized(ctx, "S0");
+  ASSERT_EQ(e.state, "succeeded") << e.error;
+  const json result = json::parse(e.result);
+  EXPECT_EQ(result["segments"], 4);
+  EXPECT_EQ(result["segmentProveMs"].size(), 4u);
+  EXPECT_EQ(Segments(e.id), (std::vector<std::pair<std::string, int64_t>>(4, {"proven", 2})));
+  auto report = finalize_->Verify(ctx);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE((*report)["valid"].get<bool>()) << report->dump();
+  auto zip = finalize_->Bundle(ctx.session.id, e.id);
+  ASSERT_TRUE(zip.ok());
+  auto files = ballot::ReadBundleZip(*zip);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  auto proofs = ballot::ParseSegmentProofs(files->proof);
+  ASSERT_TRUE(proofs.ok());
+  EXPECT_EQ(proofs->size(), 4u);
+  auto work = objects_->List(kWorkBucket, "");
+  ASSERT_TRUE(work.ok());
+  EXPECT_TRUE(work->empty());
+}
+
+TEST_P(FinalizeSegmentsTest, ScenariosOverSegmentsAreCaughtAsOverOne) {
+  // S3 closes a tree of 7 leaves: segments of 2, 2, 2 and 1.
+  const std::vector<std::tuple<std::string, std::vector<std::string>, std::vector<int64_t>>> cases = {
+      {"S1", {"noExcludedSlots", "myVoteCounted"}, {2, 2, 2, 2}},
+      {"S3", {"rootAtCastConsistent", "treeSizeMatches"}, {2, 2, 2, 1}},
+      {"S4", {"proofVerifies"}, {2, 2, 2, 2}},
+  };
+  for (const auto& [scenario, expected, sizes] : cases) {
+    const SessionContext ctx = Voted(1);
+    const Execution e = Finalized(ctx, scenario);
+    ASSERT_EQ(e.state, "succeeded") << scenario << ": " << e.error;
+    std::vector<int64_t> got;
+    for (const auto& seg : Segments(e.id)) got.push_back(seg.second);
+    EXPECT_EQ(got, sizes) << scenario;
+    auto report = finalize_->Verify(ctx);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(Failed(*report), expected) << scenario << ": " << report->dump();
+  }
+}
+
+TEST_P(FinalizeSegmentsTest, ACancelledExecutionStopsItsSegments) {
+  // Nothing runs: the finalize job is taken by hand, so the segments stay queued.
+  pool_->Stop();
+  other_pool_->Stop();
+  const SessionContext ctx = Voted(1);
+  auto e = finalize_->Start(ctx, "S0", Now());
+  ASSERT_TRUE(e.ok());
+  store::WorkerOptions wo;
+  wo.threads = 1;
+  wo.idle_poll_ms = 10;
+  store::WorkerPool planner(*db_, wo);
+  ASSERT_TRUE(finalize_->RegisterHandler(planner, {kFinalizeQueue}).ok());
+  ASSERT_TRUE(planner.Start().ok());
+  for (int i = 0; i < 500 && Segments(e->id).size() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  planner.Stop();
+  ASSERT_EQ(Segments(e->id).size(), 4u);
+  auto st = finalize_->StatusJson(*finalize_->Get(e->id), Now());
+  EXPECT_EQ(st["state"], "running");
+  EXPECT_EQ(st["progress"]["segments"], 4);
+  EXPECT_EQ(st["progress"]["segmentsProven"], 0);
+  auto c = finalize_->Cancel(ctx, Now());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->state, "cancelled");
+  store::JobQueue jobs(*db_);
+  auto counts = jobs.Counts(Now());
+  ASSERT_TRUE(counts.ok());
+  for (const auto& q : *counts) {
+    if (q.queue == kSegmentQueue) {
+      EXPECT_EQ(q.queued + q.leased, 0) << "segment jobs left after the cancel";
+    }
+  }
+}
+
 VP_STORE_INSTANTIATE(FinalizeTest);
+VP_STORE_INSTANTIATE(FinalizeSegmentsTest);
 VP_STORE_INSTANTIATE(FinalizeImageTest);
 
 }  // namespace

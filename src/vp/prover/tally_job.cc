@@ -1,9 +1,37 @@
-// Proving an election through the signed prover image.
+// Proving segments through the signed prover image (tally_job.h).
 #include "vp/prover/tally_job.h"
 
 #include <string>
 
+#include "vp/stark/random.h"
+
 namespace vp::prover {
+
+StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, const ProverImage& image,
+                                  const ProverRunOptions& run_options) {
+  ASSIGN_OR_RETURN(ballot::SegmentStatement segment,
+                   ballot::ComputeSegmentStatement(input.offset, input.leaves, input.num_choices));
+  // A segment's proof binds the election, the config and the number of choices besides the
+  // segment's own statement; the rest of the whole statement is not its concern.
+  ballot::TallyStatement context;
+  context.election_id = input.election_id;
+  context.config_hash = input.config_hash;
+  context.num_choices = input.num_choices;
+  Bytes proof;
+  if (image.binary_path.empty()) {
+    stark::SystemRandom masks;
+    ASSIGN_OR_RETURN(proof, ballot::ProveSegment(context, segment, input.leaves, stark::ProofOptions{}, masks));
+  } else {
+    ASSIGN_OR_RETURN(ProverRun run, RunSignedProver(image, {"segment"}, encoded, run_options));
+    proof = std::move(run.output);
+  }
+  const Status v = ballot::VerifySegment(context, segment, proof, {});
+  if (!v.ok()) {
+    return InternalError("prover returned an invalid proof for segment [" + std::to_string(segment.offset) + ", " +
+                         std::to_string(segment.offset + segment.size) + "): " + v.message());
+  }
+  return proof;
+}
 
 StatusOr<ballot::TallyProof> ProveTallyWithImage(const ProverInput& input, const ProverImage& image,
                                                  const ProverRunOptions& run_options,
@@ -28,13 +56,8 @@ StatusOr<ballot::TallyProof> ProveTallyWithImage(const ProverInput& input, const
     part.leaves.assign(input.leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset),
                        input.leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset + seg.size));
     const std::string request = EncodeProverInput(part);
-    ASSIGN_OR_RETURN(ProverRun run, RunSignedProver(image, {"segment"}, AsBytes(request), run_options));
-    const Status v = ballot::VerifySegment(out.statement, seg, run.output, {});
-    if (!v.ok()) {
-      return InternalError("prover returned an invalid proof for segment [" + std::to_string(seg.offset) +
-                           ", " + std::to_string(seg.offset + seg.size) + "): " + v.message());
-    }
-    out.segments.push_back(std::move(run.output));
+    ASSIGN_OR_RETURN(Bytes proof, ProveSegmentInput(part, AsBytes(request), image, run_options));
+    out.segments.push_back(std::move(proof));
   }
   return out;
 }

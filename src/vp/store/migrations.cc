@@ -427,7 +427,25 @@ CREATE INDEX wallet_transactions_idem ON wallet_transactions (created_by, idempo
 ALTER TABLE wallets ADD COLUMN idempotency_key TEXT;
 CREATE INDEX wallets_idem ON wallets (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL;
 )sql"},
-    // Append new migrations here (next version: 18).
+    // A finalization proves its tree's segments as separate jobs (vp/election/finalize.h):
+    // one row per segment, and what the assembly needs (statement, close head, plan) on the
+    // execution.
+    Migration{18, "ballot_segments", R"sql(
+ALTER TABLE ballot_executions ADD COLUMN assembly TEXT NOT NULL DEFAULT '';
+CREATE TABLE ballot_segments (
+  execution_id TEXT NOT NULL,
+  idx BIGINT NOT NULL,
+  seg_offset BIGINT NOT NULL,
+  seg_size BIGINT NOT NULL,
+  state TEXT NOT NULL,             -- 'queued' | 'proven'
+  job_id BIGINT NOT NULL,
+  prove_ms BIGINT NOT NULL,
+  worker TEXT NOT NULL,
+  proven_at BIGINT,
+  PRIMARY KEY (execution_id, idx)
+);
+)sql"},
+    // Append new migrations here (next version: 19).
 };
 
 }  // namespace
