@@ -525,6 +525,52 @@ TEST_F(CustodyCrash, AKeyLeftInProgressByACrashNeverCreatesASecondTransfer) {
   EXPECT_NE(w3.Json()["data"].value("id", ""), w1.Json()["data"].value("id", ""));
 }
 
+// An approval commits, then the approving request signs (broadcast false). A kill -9 between
+// the two used to leave the transaction approved and unsigned for good; the approval now also
+// queues a tx.sign job, due 10 s later, that signs whatever is still unsigned. Here the store
+// is put back into the state that kill leaves, with the job due now.
+TEST_F(CustodyCrash, AnApprovedTransactionLeftUnsignedByACrashIsSignedByItsJob) {
+  CreateWallet("approved");
+  const Key approver = server_->CreateKey("approver");
+  ASSERT_EQ(Call(admin_, "PUT", "/v1/wallets/" + wallet_id_ + "/policy", json{{"requiredApprovals", 1}}.dump()).status, 200);
+  const json body = {{"to", Recipient(8).ToChecksumHex()}, {"value", "77"},        {"chainId", kChain},
+                     {"nonce", 3},                         {"gasLimit", 21000},    {"maxFeePerGas", "2000000000"},
+                     {"maxPriorityFeePerGas", "1000000000"}};
+  HttpResponse created = Call(operator_, "POST", TransfersPath(), body.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_EQ(created.Json()["data"].value("status", ""), "pending_approval");
+  const std::string id = created.Json()["data"].value("id", "");
+  HttpResponse approved = Call(approver, "POST", "/v1/transactions/" + id + "/approve", "{}");
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  ASSERT_EQ(approved.Json()["data"].value("status", ""), "signed") << approved.body;
+  const std::string raw = approved.Json()["data"].value("raw", "");
+  {
+    StatusOr<std::unique_ptr<vp::store::Db>> db = vp::store::OpenDb(server_->dir() + "/vaultproof.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    const vp::Status s = (*db)->Transact(vp::store::TxMode::kWrite, [&](vp::store::Conn& c) -> vp::Status {
+      RETURN_IF_ERROR(c.Exec("UPDATE wallet_transactions SET status = 'approved', raw = '', hash = '' WHERE id = $1",
+                             {vp::store::Value(id)}));
+      // The job has not run yet (or ran before this reset): due now, as after a restart.
+      ASSIGN_OR_RETURN(vp::store::Rows r, c.Query("UPDATE jobs SET state = 'queued', visible_at = 0, attempts = 0"
+                                                  " WHERE queue = 'tx.sign' AND payload LIKE $1",
+                                                  {vp::store::Value("%" + id + "%")}));
+      EXPECT_EQ(r.affected, 1) << "the approval queued no tx.sign job";
+      return vp::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  json tx;
+  for (int i = 0; i < 200; ++i) {
+    HttpResponse got = Call(operator_, "GET", "/v1/transactions/" + id);
+    ASSERT_EQ(got.status, 200) << got.body;
+    tx = got.Json()["data"];
+    if (tx.value("status", "") != "approved") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(tx.value("status", ""), "signed") << tx.dump();
+  EXPECT_EQ(tx.value("raw", ""), raw) << "the job signed other bytes";
+}
+
 TEST_F(CustodyCrash, KillNineOfSignerAndGatewayWhileTransfersAreInFlightEndsEachTransferExactlyOnce) {
   const auto started = std::chrono::steady_clock::now();
   // A policy-free wallet on a chain reached through the relay.

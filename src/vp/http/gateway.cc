@@ -1563,6 +1563,11 @@ struct Gateway::Impl {
       if (s.ok()) n += 2;
       else log->error(LogFields("broadcast jobs not registered", {{"error", s.ToString()}}));
     }
+    if (transactions) {
+      Status s = transactions->RegisterHandlers(pool);
+      if (s.ok()) ++n;
+      else log->error(LogFields("transaction signing jobs not registered", {{"error", s.ToString()}}));
+    }
     if (webhooks && custody) {
       Status s = webhooks->RegisterHandlers(pool);
       if (s.ok()) ++n;
@@ -1575,7 +1580,7 @@ struct Gateway::Impl {
     }
     if (finalize) {
       Status s = finalize->RegisterHandler(pool);
-      if (s.ok()) ++n;
+      if (s.ok()) n += 3;
       else log->error(LogFields("ballot finalization jobs not registered", {{"error", s.ToString()}}));
     }
     return n;

@@ -2,6 +2,7 @@
 #include "vp/wallet/policy.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "vp/base/json.h"
 #include "vp/crypto/random.h"
@@ -9,6 +10,7 @@
 #include "vp/eth/transaction.h"
 #include "vp/eth/tx_json.h"
 #include "vp/store/idempotency.h"
+#include "vp/store/jobs.h"
 #include "vp/wallet/broadcast.h"
 #include "vp/wallet/chains.h"
 
@@ -275,6 +277,14 @@ Status FailTransaction(store::Conn& c, EventSink& events, std::string_view tx_id
   return EmitTransaction(c, events, "transaction.failed", tx_id, now_ms);
 }
 
+namespace {
+Status EnqueueSign(store::Conn& c, std::string_view tx_id, int64_t now_ms) {
+  store::JobOptions o;
+  o.delay_ms = kSignJobDelayMs;
+  return store::JobQueue::Enqueue(c, kSignQueue, json{{"txId", std::string(tx_id)}}.dump(), o, now_ms).status();
+}
+}  // namespace
+
 StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json& request, std::string_view principal,
                                           int64_t now_ms, std::string_view idempotency_key) {
   ASSIGN_OR_RETURN(Wallet w, wallets_.Get(wallet_id));
@@ -382,8 +392,12 @@ StatusOr<json> TransactionService::Create(std::string_view wallet_id, const json
     RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.created", id, now_ms));
     if (status == "approved") {
       RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.approved", id, now_ms));
-      // Handed over in this very transaction: an approved broadcast is never lost.
-      if (broadcast) RETURN_IF_ERROR(broadcaster_->EnqueueBroadcast(c, static_cast<uint64_t>(chain_id), from, now_ms));
+      // Handed over in this very transaction: an approved transaction is never lost.
+      if (broadcast) {
+        RETURN_IF_ERROR(broadcaster_->EnqueueBroadcast(c, static_cast<uint64_t>(chain_id), from, now_ms));
+      } else {
+        RETURN_IF_ERROR(EnqueueSign(c, id, now_ms));
+      }
     }
     return OkStatus();
   });
@@ -470,7 +484,7 @@ StatusOr<json> TransactionService::Decide(std::string_view tx_id, std::string_vi
     if (next_status == "rejected") return EmitTransaction(c, events_, "transaction.rejected", tx_id, now_ms);
     if (next_status != "approved") return OkStatus();
     RETURN_IF_ERROR(EmitTransaction(c, events_, "transaction.approved", tx_id, now_ms));
-    if (!broadcast) return OkStatus();
+    if (!broadcast) return EnqueueSign(c, tx_id, now_ms);
     if (broadcaster_ == nullptr) return FailedPreconditionError("broadcast: this gateway has no broadcaster");
     return broadcaster_->EnqueueBroadcast(c, static_cast<uint64_t>(r.Int(0, 7)), r.Text(0, 8), now_ms);
   });
@@ -480,7 +494,31 @@ StatusOr<json> TransactionService::Decide(std::string_view tx_id, std::string_vi
   return Get(tx_id);
 }
 
-StatusOr<json> TransactionService::SignAndRecord(std::string_view tx_id, int64_t now_ms) {
+Status TransactionService::RegisterHandlers(store::WorkerPool& pool) {
+  return pool.Register(std::string(kSignQueue), [this](store::JobContext& ctx) {
+    StatusOr<json> p = ParseJsonStrict(ctx.job().payload, "tx.sign payload");
+    if (!p.ok() || !p->is_object() || !(*p)["txId"].is_string())
+      return store::JobResult::Permanent("tx.sign: payload must be {\"txId\": \"..\"}");
+    const std::string id = (*p)["txId"].get<std::string>();
+    StatusOr<json> record = Get(id);
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound) return store::JobResult::Permanent("no transaction " + id);
+      return store::JobResult::Retry(record.status().ToString());
+    }
+    if ((*record)["status"] != "approved" || (*record)["broadcast"] == true)
+      return store::JobResult::Success("nothing to sign");
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    StatusOr<json> signed_record = SignAndRecord(id, now, /*keep_on_unavailable=*/true);
+    if (!signed_record.ok()) {
+      if (signed_record.status().code() == StatusCode::kUnavailable) return store::JobResult::Retry(signed_record.status().ToString());
+      return store::JobResult::Success("failed: " + signed_record.status().ToString());
+    }
+    return store::JobResult::Success("signed");
+  });
+}
+
+StatusOr<json> TransactionService::SignAndRecord(std::string_view tx_id, int64_t now_ms, bool keep_on_unavailable) {
   ASSIGN_OR_RETURN(json record, Get(tx_id));
   json fields = record["request"];
   std::optional<int64_t> index;
@@ -488,6 +526,9 @@ StatusOr<json> TransactionService::SignAndRecord(std::string_view tx_id, int64_t
   fields.erase("index");
   fields.erase("broadcast");
   auto signed_tx = wallets_.SignTransaction(record["walletId"].get<std::string>(), fields.dump(), index);
+  if (!signed_tx.ok() && keep_on_unavailable && signed_tx.status().code() == StatusCode::kUnavailable) {
+    return signed_tx.status();
+  }
   const Status recorded = db_.Transact(store::TxMode::kWrite, [&](store::Conn& c) -> Status {
     if (signed_tx.ok()) {
       ASSIGN_OR_RETURN(store::Rows u, c.Query("UPDATE wallet_transactions SET status = 'signed', raw = $1, hash = $2,"

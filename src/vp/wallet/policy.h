@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "vp/eth/uint256.h"
 #include "vp/store/db.h"
+#include "vp/store/worker.h"
 #include "vp/wallet/events.h"
 #include "vp/wallet/wallets.h"
 
@@ -48,6 +50,14 @@ class Broadcaster;
 
 // The EventSink of services built without one.
 EventSink& NoEventSink();
+
+// An approved transaction signed without broadcast is signed at once by the request that
+// approved it; this job, queued in the approving store transaction and due a little later,
+// signs it if that request died first (a crash between the approval's commit and the
+// signature), so an approved transaction is never left unsigned. It finds the usual case
+// already signed and does nothing; signatures are deterministic (RFC 6979) either way.
+inline constexpr std::string_view kSignQueue = "tx.sign";
+inline constexpr int64_t kSignJobDelayMs = 10'000;
 
 class TransactionService {
  public:
@@ -79,11 +89,15 @@ class TransactionService {
   StatusOr<nlohmann::json> Approve(std::string_view tx_id, std::string_view approver, int64_t now_ms);
   StatusOr<nlohmann::json> Reject(std::string_view tx_id, std::string_view approver, int64_t now_ms);
   StatusOr<nlohmann::json> Get(std::string_view tx_id);
+  // The kSignQueue handler.
+  Status RegisterHandlers(store::WorkerPool& pool);
   StatusOr<nlohmann::json> List(std::string_view wallet_id, std::string_view status, int64_t limit);
 
  private:
   // Signs an approved request and records the result (status signed, or failed).
-  StatusOr<nlohmann::json> SignAndRecord(std::string_view tx_id, int64_t now_ms);
+  // keep_on_unavailable: a signer that is unreachable (kUnavailable) leaves the transaction
+  // approved for a retry instead of failing it (the job's way; a request fails it).
+  StatusOr<nlohmann::json> SignAndRecord(std::string_view tx_id, int64_t now_ms, bool keep_on_unavailable = false);
   StatusOr<nlohmann::json> Decide(std::string_view tx_id, std::string_view approver, bool approve, int64_t now_ms);
 
   store::Db& db_;
