@@ -120,6 +120,8 @@ class CustodyE2E : public ::testing::Test {
     server_ = std::make_unique<Server>(R"(
 [worker]
 threads = 2
+[webhooks]
+allow_private_addresses = true
 [rate_limits]
 per_key_limit = 100000
 per_ip_limit = 100000

@@ -106,6 +106,9 @@ struct GatewayConfig {
   int64_t ballot_finalize_global_per_hour = 100;
   int64_t ballot_finalize_global_per_day = 1000;
   int64_t ballot_cancel_limit_per_ip = 5;          // per minute
+  // [webhooks]: true lets webhook URLs reach loopback, private and link-local addresses
+  // (tests, closed networks); false refuses them at creation and at each delivery.
+  bool webhooks_allow_private_addresses = false;
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = false;         // one line per request (debug aid; costs throughput)

@@ -1790,7 +1790,9 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     ASSIGN_OR_RETURN(log_key, CustodyBallotLogKey(*g.db, g.custody));
     g.wallets = std::make_unique<wallet::WalletService>(*g.db, g.custody->client());
     g.chains = std::make_unique<wallet::ChainRegistry>(*g.db);
-    g.webhooks = std::make_unique<wallet::WebhookService>(*g.db, std::move(webhook_key));
+    wallet::WebhookOptions webhook_options;
+    webhook_options.http.allow_private_addresses = config.webhooks_allow_private_addresses;
+    g.webhooks = std::make_unique<wallet::WebhookService>(*g.db, std::move(webhook_key), std::move(webhook_options));
     g.broadcaster = std::make_unique<wallet::Broadcaster>(*g.db, *g.wallets, *g.chains, *g.webhooks);
     g.transactions =
         std::make_unique<wallet::TransactionService>(*g.db, *g.wallets, *g.webhooks, g.broadcaster.get());

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -106,6 +107,62 @@ Status CheckHeaders(const HttpHeaders& headers) {
 }
 
 }  // namespace
+
+namespace {
+
+// a.b.c.d as a 32-bit value against prefix/len.
+bool InV4(uint32_t a, uint32_t prefix, int len) {
+  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  return (a & mask) == (prefix & mask);
+}
+
+constexpr uint32_t V4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return a << 24 | b << 16 | c << 8 | d; }
+
+bool PublicV4(uint32_t a) {
+  static constexpr std::pair<uint32_t, int> kBlocked[] = {
+      {V4(0, 0, 0, 0), 8},       {V4(10, 0, 0, 0), 8},     {V4(100, 64, 0, 0), 10}, {V4(127, 0, 0, 0), 8},
+      {V4(169, 254, 0, 0), 16},  {V4(172, 16, 0, 0), 12},  {V4(192, 0, 0, 0), 24},  {V4(192, 0, 2, 0), 24},
+      {V4(192, 88, 99, 0), 24},  {V4(192, 168, 0, 0), 16}, {V4(198, 18, 0, 0), 15}, {V4(198, 51, 100, 0), 24},
+      {V4(203, 0, 113, 0), 24},  {V4(224, 0, 0, 0), 4},    {V4(240, 0, 0, 0), 4},
+  };
+  for (const auto& [prefix, len] : kBlocked) {
+    if (InV4(a, prefix, len)) return false;
+  }
+  return true;
+}
+
+bool PublicAddress(const asio::ip::address& address) {
+  if (address.is_v4()) return PublicV4(address.to_v4().to_uint());
+  const asio::ip::address_v6::bytes_type b = address.to_v6().to_bytes();
+  auto v4_at = [&](size_t i) {
+    return static_cast<uint32_t>(b[i]) << 24 | static_cast<uint32_t>(b[i + 1]) << 16 |
+           static_cast<uint32_t>(b[i + 2]) << 8 | static_cast<uint32_t>(b[i + 3]);
+  };
+  bool zero10 = true;
+  for (size_t i = 0; i < 10; ++i) zero10 = zero10 && b[i] == 0;
+  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated; also :: and ::1).
+  if (zero10 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0))) return PublicV4(v4_at(12));
+  // 64:ff9b::/96 (NAT64): the IPv4 address inside decides.
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
+    bool zero = true;
+    for (size_t i = 4; i < 12; ++i) zero = zero && b[i] == 0;
+    if (zero) return PublicV4(v4_at(12));
+  }
+  if ((b[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;  // fec0::/10 site-local (deprecated)
+  if (b[0] == 0xff) return false;                           // multicast
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32 documentation
+  return true;
+}
+
+}  // namespace
+
+bool IsPublicAddress(std::string_view ip) {
+  beast::error_code ec;
+  const asio::ip::address a = asio::ip::make_address(std::string(ip), ec);
+  return !ec && PublicAddress(a);
+}
 
 std::string SanitizeForLog(std::string_view s, size_t limit) {
   std::string out;
@@ -293,6 +350,19 @@ struct HttpConnection::Impl {
     io.run();
     if (timed_out) return Transport(what, "resolve", beast::error::timeout);
     if (resolve_ec) return Transport(what, "resolve", resolve_ec);
+    std::vector<tcp::endpoint> allowed;
+    std::string refused;
+    for (const auto& entry : endpoints) {
+      if (options.allow_private_addresses || PublicAddress(entry.endpoint().address())) {
+        allowed.push_back(entry.endpoint());
+      } else if (refused.empty()) {
+        refused = entry.endpoint().address().to_string();
+      }
+    }
+    if (allowed.empty()) {
+      return PermissionDeniedError(std::string(what) + ": " + Where() + ": the host resolves only to addresses that are "
+                                   "not public (" + refused + "); private, loopback and link-local addresses are refused");
+    }
 
     if (url.tls) {
       tls.emplace(io, *tls_context);
@@ -302,7 +372,7 @@ struct HttpConnection::Impl {
     ++connections_opened;
     beast::tcp_stream& stream = Lowest();
     stream.expires_after(Budget(options.connect_timeout));
-    beast::error_code ec = Run([&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
+    beast::error_code ec = Run([&](auto handler) { stream.async_connect(allowed, std::move(handler)); });
     if (ec) {
       Close();
       return Transport(what, "connect", ec);

@@ -55,7 +55,19 @@ struct HttpOptions {
   std::string ca_file;
   // false: "Connection: close", and the connection is closed after each answer.
   bool keep_alive = true;
+  // false: the connection is only made to public unicast addresses; a host that resolves
+  // only to loopback, private, link-local (169.254.0.0/16: cloud metadata), shared, multicast
+  // or reserved addresses (IsPublicAddress) is refused with kPermissionDenied. Checked on the
+  // addresses actually connected to, so DNS answers cannot smuggle an internal address in.
+  bool allow_private_addresses = true;
 };
+
+// True for a public unicast address: not unspecified, loopback, RFC 1918 private, CGNAT
+// 100.64/10, link-local, IETF protocol 192.0.0/24, benchmarking 198.18/15, documentation,
+// multicast, reserved/broadcast, nor IPv6 ULA fc00::/7, link-local fe80::/10, multicast, and
+// IPv4-mapped/NAT64 forms of the IPv4 ones. The text is an IPv4 or IPv6 literal; anything
+// else is false.
+bool IsPublicAddress(std::string_view ip);
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 

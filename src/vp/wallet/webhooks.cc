@@ -2,6 +2,8 @@
 // layout: migration 13 (src/vp/store/migrations.cc).
 #include "vp/wallet/webhooks.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -238,6 +240,18 @@ StatusOr<SecureBuffer> WebhookService::Open(std::string_view webhook_id, ByteSpa
 
 StatusOr<CreatedWebhook> WebhookService::Create(const json& request, std::string_view principal, int64_t now_ms) {
   ASSIGN_OR_RETURN(NewWebhook nw, ParseNewWebhook(request));
+  if (!options_.http.allow_private_addresses) {
+    // An IP literal is judged now; a name is judged on the addresses it resolves to at
+    // each delivery (HttpOptions::allow_private_addresses).
+    ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(nw.url, "url"));
+    in6_addr a6{};
+    in_addr a4{};
+    const bool literal = ::inet_pton(AF_INET, url.host.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, url.host.c_str(), &a6) == 1;
+    if ((literal && !IsPublicAddress(url.host)) || url.host == "localhost" || url.host.ends_with(".localhost")) {
+      return InvalidArgumentError("url: " + url.host + " is not a public address; webhooks may not reach the gateway's "
+                                  "own network ([webhooks] allow_private_addresses)");
+    }
+  }
   CreatedWebhook out;
   ASSIGN_OR_RETURN(out.webhook.id, NewId("wh_"));
   {
@@ -467,6 +481,8 @@ JobResult WebhookService::Deliver(store::JobContext& ctx) {
   bool gone = false;
   if (!response.ok()) {
     error = SanitizeForLog(response.status().message(), kMaxErrorText);
+    // The host resolved only to non-public addresses: refused for good, never retried.
+    gone = response.status().code() == StatusCode::kPermissionDenied;
   } else {
     status_code = response->status;
     delivered = response->status >= 200 && response->status <= 299;
@@ -488,7 +504,7 @@ JobResult WebhookService::Deliver(store::JobContext& ctx) {
     RETURN_IF_ERROR(c.Exec("UPDATE webhook_deliveries SET state = $1, attempts = $2, error = $3, updated_at = $4"
                            " WHERE id = $5 AND state = 'pending'",
                            {Value(state), Value(attempt), Value(error), Value(now_ms), Value(delivery_id)}));
-    if (!gone) return OkStatus();
+    if (!gone || !status_code) return OkStatus();
     return c.Exec("UPDATE webhooks SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3",
                   {Value("receiver answered 410 Gone"), Value(now_ms), Value(d->webhook_id)});
   });
@@ -498,6 +514,7 @@ JobResult WebhookService::Deliver(store::JobContext& ctx) {
     return JobResult::Retry("webhook delivery: cannot record the attempt: " + recorded.ToString());
   }
   if (delivered) return JobResult::Success(json{{"statusCode", *status_code}}.dump());
+  if (gone && !status_code) return JobResult::Permanent(error);
   if (gone) return JobResult::Permanent("HTTP 410 Gone: webhook " + d->webhook_id + " disabled");
   return JobResult::Retry(error);
 }

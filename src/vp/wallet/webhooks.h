@@ -55,14 +55,19 @@ struct WebhookOptions {
   // 2 min 7 s after the first).
   store::JobOptions job{.max_attempts = 8, .delay_ms = 0, .backoff_base_ms = 1'000, .backoff_max_ms = 300'000};
   // 5 s to connect, 10 s for the whole POST, the answer's body read up to 4 KiB and cut
-  // there, no keep-alive, no redirects. ca_file: private CAs (tests).
+  // there, no keep-alive, no redirects, and only to public addresses: a webhook URL must not
+  // reach the gateway's own network (loopback, private, link-local and cloud metadata
+  // addresses are refused at delivery and, for IP literals, at creation; the gateway's
+  // [webhooks] allow_private_addresses = true lifts this for tests and closed networks).
+  // ca_file: private CAs (tests).
   HttpOptions http{.connect_timeout = std::chrono::milliseconds(5'000),
                    .request_timeout = std::chrono::milliseconds(10'000),
                    .total_timeout = std::chrono::milliseconds(10'000),
                    .max_response_bytes = 4 * 1024,
                    .truncate_body = true,
                    .ca_file = {},
-                   .keep_alive = false};
+                   .keep_alive = false,
+                   .allow_private_addresses = false};
   size_t max_webhooks = 100;       // Create refuses more (kResourceExhausted): bounds Emit's work
   std::function<int64_t()> clock;  // ms since the epoch for the handler; empty: system clock
 };

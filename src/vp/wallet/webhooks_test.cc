@@ -210,12 +210,20 @@ bool VerifySignature(const std::string& header, const std::string& secret, const
 
 // ---------------------------------------------------------------------------------------
 
+// The production transport options, allowed to reach the test receivers on 127.0.0.1.
+HttpOptions LocalHttp() {
+  HttpOptions o = WebhookOptions().http;
+  o.allow_private_addresses = true;
+  return o;
+}
+
 WebhookOptions TestOptions() {
   WebhookOptions o;
   o.job.backoff_base_ms = 20;
   o.job.backoff_max_ms = 80;
   o.http.connect_timeout = milliseconds(2'000);
   o.http.total_timeout = milliseconds(5'000);
+  o.http.allow_private_addresses = true;
   return o;
 }
 
@@ -389,6 +397,23 @@ TEST_P(WebhooksTest, AtMostMaxWebhooks) {
             StatusCode::kResourceExhausted);
 }
 
+TEST_P(WebhooksTest, UrlsIntoTheGatewaysOwnNetworkAreRefusedByDefault) {
+  WebhookOptions o = TestOptions();
+  o.http.allow_private_addresses = false;
+  service_ = NewService(Pepper(1), o);
+  for (const char* url : {"http://127.0.0.1:8080/x", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/h",
+                          "http://[::1]:9000/", "http://[fd00::1]/", "http://localhost:3000/", "http://a.localhost/",
+                          "https://[::ffff:192.168.0.1]/"}) {
+    StatusOr<CreatedWebhook> w = service_->Create(json{{"url", url}, {"events", {"*"}}}, "k", 1);
+    ASSERT_FALSE(w.ok()) << url;
+    EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument) << url;
+    EXPECT_NE(w.status().message().find("not a public address"), std::string::npos) << w.status().ToString();
+  }
+  // Names are judged when delivering, on the addresses they resolve to.
+  EXPECT_TRUE(service_->Create(json{{"url", "https://hooks.example.com/in"}, {"events", {"*"}}}, "k", 1).ok());
+  EXPECT_TRUE(service_->Create(json{{"url", "http://8.8.8.8/in"}, {"events", {"*"}}}, "k", 1).ok());
+}
+
 TEST_P(WebhooksTest, EmitIsPartOfTheCallersTransaction) {
   CreatedWebhook signed_only = Create("https://a.example/s", json::array({"transaction.signed"}));
   CreatedWebhook all = Create("https://a.example/all");
@@ -526,6 +551,25 @@ TEST_P(WebhooksTest, GoneDisablesTheWebhook) {
   EXPECT_EQ(Attempts(w.webhook.id).size(), 1u);
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(receiver.count(), 1u);
+}
+
+TEST_P(WebhooksTest, ADeliveryToAPrivateAddressFailsAtOnceAndNothingIsSent) {
+  // Created where private addresses were allowed, delivered by a gateway where they are not
+  // (what a DNS name that now resolves into the gateway's network looks like to delivery).
+  Receiver receiver([](const Received&, size_t) { return Response(200); });
+  CreatedWebhook w = Create(receiver.url());
+  WebhookOptions o = TestOptions();
+  o.http.allow_private_addresses = false;
+  service_ = NewService(Pepper(1), o);
+  StartPool();
+  VP_ASSERT_OK(Emit("transaction.signed"));
+  ASSERT_EQ(FinalState(w.webhook.id), "failed");
+  const auto a = Attempts(w.webhook.id);
+  ASSERT_EQ(a.size(), 1u) << "a refused address is not retried";
+  EXPECT_FALSE(a[0].status_code);
+  EXPECT_NE(a[0].error.find("not public"), std::string::npos) << a[0].error;
+  EXPECT_EQ(receiver.count(), 0u);
+  EXPECT_TRUE(service_->Get(w.webhook.id)->enabled);  // the webhook itself stays as the admin left it
 }
 
 TEST_P(WebhooksTest, UnreachableReceiverIsRetriedThenDead) {
@@ -699,14 +743,48 @@ TEST(WebhookSignature, MatchesAnIndependentHmac) {
   EXPECT_TRUE(VerifySignature(WebhookSignature("whsec_test", 5, body), "whsec_test", body));
 }
 
+TEST(HttpPost, PublicAddressesAreTheOnlyOnesAWebhookMayReach) {
+  // The ranges of RFC 6890 and friends that must never be reached from a webhook URL.
+  for (const char* ip : {"0.0.0.0", "10.1.2.3", "100.64.0.1", "127.0.0.1", "127.255.0.9", "169.254.169.254",
+                         "172.16.0.1", "172.31.255.255", "192.0.0.8", "192.0.2.1", "192.168.1.1", "198.18.0.1",
+                         "198.51.100.7", "203.0.113.9", "224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255",
+                         "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "64:ff9b::a00:1",
+                         "fe80::1", "fc00::1", "fd12:3456::1", "fec0::1", "ff02::1", "2001:db8::1"}) {
+    EXPECT_FALSE(IsPublicAddress(ip)) << ip;
+  }
+  for (const char* ip : {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "169.255.0.1", "192.169.0.1",
+                         "::ffff:8.8.8.8", "64:ff9b::808:808", "2606:4700:4700::1111", "2a00:1450::1"}) {
+    EXPECT_TRUE(IsPublicAddress(ip)) << ip;
+  }
+  for (const char* not_ip : {"", "localhost", "example.com", "1.2.3", "::g", "1.2.3.4.5"}) {
+    EXPECT_FALSE(IsPublicAddress(not_ip)) << not_ip;
+  }
+}
+
+TEST(HttpPost, WithoutPrivateAddressesLoopbackIsNeverContacted) {
+  Receiver receiver([](const Received&, size_t) { return Response(200); });
+  HttpOptions o = WebhookOptions().http;
+  ASSERT_FALSE(o.allow_private_addresses) << "webhooks must default to public addresses only";
+  StatusOr<HttpResponse> r = HttpPost(receiver.url(), {}, "{}", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("127.0.0.1"), std::string::npos) << r.status().ToString();
+  // A name that resolves to loopback is refused on the address it resolves to.
+  const std::string by_name = "http://localhost:" + receiver.url().substr(receiver.url().rfind(':') + 1);
+  r = HttpPost(by_name, {}, "{}", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied) << r.status().ToString();
+  EXPECT_TRUE(receiver.requests().empty()) << "a refused address was contacted";
+}
+
 TEST(HttpPost, AnyStatusIsAnAnswerAndRedirectsAreNotFollowed) {
   Receiver receiver([](const Received& r, size_t) {
     return r.target == "/moved" ? Response(301, "", "Location: http://127.0.0.1:1/\r\n") : Response(418, "teapot");
   });
-  StatusOr<HttpResponse> r = HttpPost(receiver.url("/moved"), {}, "{}", WebhookOptions().http);
+  StatusOr<HttpResponse> r = HttpPost(receiver.url("/moved"), {}, "{}", LocalHttp());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 301u);
-  r = HttpPost(receiver.url("/x"), {{"X-Custom", "v"}}, "{}", WebhookOptions().http);
+  r = HttpPost(receiver.url("/x"), {{"X-Custom", "v"}}, "{}", LocalHttp());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 418u);
   EXPECT_EQ(r->body, "teapot");
@@ -721,13 +799,13 @@ TEST(HttpPost, AnyStatusIsAnAnswerAndRedirectsAreNotFollowed) {
 TEST(HttpPost, BodyIsCutAtTheCapAndTheStatusStillCounts) {
   const std::string big(64 * 1024, 'z');
   Receiver receiver([&](const Received&, size_t) { return Response(200, big); });
-  StatusOr<HttpResponse> r = HttpPost(receiver.url(), {}, "{}", WebhookOptions().http);
+  StatusOr<HttpResponse> r = HttpPost(receiver.url(), {}, "{}", LocalHttp());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200u);
   EXPECT_TRUE(r->body_truncated);
   EXPECT_LE(r->body.size(), 4096u);
   // Without truncation the cap is an error.
-  HttpOptions strict = WebhookOptions().http;
+  HttpOptions strict = LocalHttp();
   strict.truncate_body = false;
   EXPECT_EQ(HttpPost(receiver.url(), {}, "{}", strict).status().code(), StatusCode::kResourceExhausted);
 }
@@ -737,7 +815,7 @@ TEST(HttpPost, TheWholeCallHasADeadline) {
     std::this_thread::sleep_for(milliseconds(1'500));
     return Response(200);
   });
-  HttpOptions o = WebhookOptions().http;
+  HttpOptions o = LocalHttp();
   o.total_timeout = milliseconds(300);
   const auto t0 = std::chrono::steady_clock::now();
   StatusOr<HttpResponse> r = HttpPost(receiver.url(), {}, "{}", o);
@@ -749,7 +827,7 @@ TEST(HttpPost, TheWholeCallHasADeadline) {
 }
 
 TEST(HttpPost, RefusesHeaderInjectionAndBadOptions) {
-  const HttpOptions o = WebhookOptions().http;
+  const HttpOptions o = LocalHttp();
   const std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/";
   EXPECT_EQ(HttpPost(url, {{"X-A", "v\r\nX-Injected: 1"}}, "", o).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(HttpPost(url, {{"X A", "v"}}, "", o).status().code(), StatusCode::kInvalidArgument);
