@@ -96,6 +96,7 @@ const std::vector<Key>& Keys() {
       I("ballot", "finalize_global_per_day", &GatewayConfig::ballot_finalize_global_per_day),
       I("ballot", "cancel_limit_per_ip", &GatewayConfig::ballot_cancel_limit_per_ip),
       B("webhooks", "allow_private_addresses", &GatewayConfig::webhooks_allow_private_addresses),
+      S("web", "root", &GatewayConfig::web_root),
       S("log", "level", &GatewayConfig::log_level),
       B("log", "access_log", &GatewayConfig::access_log),
   };

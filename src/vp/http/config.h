@@ -109,6 +109,8 @@ struct GatewayConfig {
   // [webhooks]: true lets webhook URLs reach loopback, private and link-local addresses
   // (tests, closed networks); false refuses them at creation and at each delivery.
   bool webhooks_allow_private_addresses = false;
+  // [web]: the pages the gateway serves (docs/web.md)
+  std::string web_root = "auto";  // "auto": <folder of the vaultproof binary>/../web; "": no pages
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = false;         // one line per request (debug aid; costs throughput)

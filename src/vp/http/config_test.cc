@@ -67,6 +67,18 @@ TEST(Config, RefusesUnknownKeysAndWrongTypes) {
   EXPECT_EQ(ApplyEnv(Env({{"VAULTPROOF_LOG_ACCESS_LOG", "maybe"}}), c).code(), StatusCode::kInvalidArgument);
 }
 
+// [web] root: "auto" (beside the binary) by default, a path, or "" for no pages.
+TEST(Config, WebRoot) {
+  GatewayConfig c;
+  EXPECT_EQ(c.web_root, "auto");
+  ASSERT_TRUE(ApplyToml("[web]\nroot = \"/srv/vaultproof/web\"\n", c).ok());
+  EXPECT_EQ(c.web_root, "/srv/vaultproof/web");
+  ASSERT_TRUE(ApplyEnv(Env({{"VAULTPROOF_WEB_ROOT", ""}}), c).ok());
+  EXPECT_EQ(c.web_root, "");
+  EXPECT_EQ(ApplyToml("[web]\nroot = 1\n", c).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ApplyToml("[web]\ndir = \"x\"\n", c).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Config, ValidateChecksRanges) {
   GatewayConfig c;
   c.body_bytes = 0;

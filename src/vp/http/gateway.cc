@@ -42,6 +42,7 @@
 #include "vp/http/replay_guard.h"
 #include "vp/http/router.h"
 #include "vp/http/server.h"
+#include "vp/http/static_site.h"
 #include "vp/http/vp1_auth.h"
 #include "vp/http/custody.h"
 #include "vp/signer/launcher.h"
@@ -246,6 +247,7 @@ struct Gateway::Impl {
   std::unique_ptr<election::TurnstileVerifier> turnstile;
   std::unique_ptr<objects::ObjectStore> objects;          // bundles and sealed prover inputs
   std::unique_ptr<election::FinalizeService> finalize;    // POST /api/finalize and verification
+  StaticSite site;  // the web pages, read once at start (static_site.h)
   MemoryRateLimiter limiter;       // one gateway (SQLite)
   LeasedRateLimiter leased;         // several gateways (PostgreSQL)
   ReplayGuard replay_guard;         // both: a local replay is refused without the store
@@ -1002,6 +1004,8 @@ struct Gateway::Impl {
     co_return DataResponse({{"status", "ok"}});
   }
 
+  asio::awaitable<Response> WebPage(Request& req, const Principal&) { co_return site.Serve(req.path, req.request_id); }
+
   asio::awaitable<Response> Readyz(Request& req, const Principal&) {
     if (server->draining()) co_return ErrorResponse(UnavailableError("shutting down"), req.request_id);
     Status s = co_await OnStore("ping", [&] {
@@ -1551,6 +1555,11 @@ struct Gateway::Impl {
     Add("POST", "/api/verification/run", Access::kBallot, any, AuditMode::kAsync, false, &Impl::BallotVerificationRun);
     Add("GET", "/api/verification/bundles/{sessionId}/{executionId}", Access::kBallot, any, AuditMode::kNone, false,
         &Impl::BallotBundle);
+    // The web pages and their assets (docs/web.md): public, served from memory.
+    for (const auto& page : StaticSite::Pages()) {
+      Add("GET", page.first.c_str(), Access::kPublic, any, AuditMode::kNone, false, &Impl::WebPage);
+    }
+    Add("GET", StaticSite::kAssetsPattern.data(), Access::kPublic, any, AuditMode::kNone, false, &Impl::WebPage);
   }
 
   // ---- job workers ----
@@ -1839,6 +1848,12 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
   } else {
     Status s = g.RestoreLimiter();
     if (!s.ok()) g.log->warn(LogFields("rate-limit state not restored", {{"error", s.ToString()}}));
+  }
+  if (auto site = StaticSite::Load(ResolveWebRoot(config.web_root)); site.ok()) {
+    g.site = std::move(*site);
+    if (!g.site.built()) g.log->info(LogFields("web pages not built: / and the pages answer 404", {{"root", g.site.root()}}));
+  } else {
+    g.log->warn(LogFields("web pages not loaded", {{"error", site.status().ToString()}}));
   }
   g.BuildRoutes();
   std::vector<std::string> labels;
