@@ -705,6 +705,14 @@ StatusOr<json> FinalizeService::Verify(const SessionContext& ctx) {
   ASSIGN_OR_RETURN(Bytes zip, Bundle(e->session_id, e->id));
   ASSIGN_OR_RETURN(std::string receipt, ReceiptFor(ctx, *e));
   json report = ballot::ReportToJson(ballot::VerifyBundleZip(zip, receipt));
+  // The voter's evidence against the tree the operator closed (which, under S3, is not a
+  // prefix of the log): the browser checks it against the signed close statement itself.
+  const json r = json::parse(receipt, nullptr, false);
+  json evidence = json::object();
+  for (const char* k : {"inclusion", "consistency"}) {
+    if (r.is_object() && r.contains(k)) evidence[k] = r[k];
+  }
+  report["evidence"] = evidence;
   report["executionId"] = e->id;
   report["bundleUrl"] = "/api/verification/bundles/" + e->session_id + "/" + e->id;
   auto result = json::parse(e->result, nullptr, false);

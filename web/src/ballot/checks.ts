@@ -360,14 +360,20 @@ export async function* runChecks(input: CheckInput, facts: Facts): AsyncGenerato
       return pass('d.version.pass', { ours: TALLY_AIR_NAME });
     },
 
-    // ConfigHash (Poseidon2 over the canonical config) is not among the WASM module's entry
-    // points, so the browser binds the proof to the config through what the session announced
-    // before any vote: the same hash, election, log, choices and bot count. Said in the detail.
+    // The config hash recomputed in WebAssembly from the manifest's config (Poseidon2 over its
+    // canonical JSON) must be the manifest's and the proven statement's; with a session, the
+    // config must also be what the session announced before any vote.
     configHashMatches: () => {
       const m = missing(manifest, statement);
       if (m) return m;
       const man = manifest.value!, s = statement.value!, cfg = man.config;
       const diffs: string[] = [];
+      const computed = verifier.configHash(text(files.get('election-manifest.json')));
+      if (!computed.ok) {
+        diffs.push(`the config hash cannot be computed: ${computed.reason}`);
+      } else if (computed.configHash !== man.configHash) {
+        diffs.push(`the config hashes to ${computed.configHash}, not manifest.configHash ${man.configHash}`);
+      }
       if (man.configHash !== s.configHash) diffs.push(`manifest.configHash ${man.configHash} ≠ statement.configHash ${s.configHash}`);
       if (s.electionId !== cfg.electionId) diffs.push(`statement.electionId ${s.electionId} ≠ config.electionId ${cfg.electionId}`);
       if (s.numChoices !== cfg.choices.length) diffs.push(`statement.numChoices ${s.numChoices} ≠ ${cfg.choices.length}`);

@@ -61,6 +61,10 @@ export class Verifier {
   sthMessage(sth: object): WasmAnswer {
     return this.call('vp_ballot_sth_message', ['string'], [JSON.stringify(sth)]);
   }
+  // ElectionConfigHash of election-manifest.json's config (canonical text required).
+  configHash(manifestText: string): WasmAnswer & { configHash?: string } {
+    return this.call('vp_ballot_config_hash', ['string'], [manifestText]);
+  }
   verifyTally(publicInput: string, proof: Uint8Array, minBits: number): TallyAnswer & { ms: number } {
     const pub = this.heapString(publicInput);
     const ptr = this.m._malloc(Math.max(proof.length, 1));

@@ -327,8 +327,8 @@ const en = {
   'd.version.segment': 'Segment proof {i} is for the circuit “{air}”, not “{ours}”.',
   'd.version.pass': 'The manifest and every segment proof are for {ours}.',
   'd.config.fail': 'The proof is not bound to this election’s config: {diffs}',
-  'd.config.passSession': 'The manifest and the proven statement carry the config hash {hash} announced when your session began, for the same election, log, choices and bot count. (This WebAssembly build cannot recompute the config hash itself; `vaultproof ballot verify` does.)',
-  'd.config.passBundle': 'The manifest and the proven statement carry the same config hash {hash}, election id and number of choices. (No session announced the hash to compare with, and this WebAssembly build cannot recompute it; `vaultproof ballot verify` does.)',
+  'd.config.passSession': 'The election config hashes to {hash} (recomputed here in WebAssembly), the hash the manifest and the proven statement carry and the one announced when your session began, for the same election, log, choices and bot count.',
+  'd.config.passBundle': 'The election config hashes to {hash} (recomputed here in WebAssembly), the hash the manifest and the proven statement carry, with the same election id and number of choices. (No session announced a hash to compare with.)',
 
   // errors
   'error.session': 'Your session is no longer valid ({code}: {message}). Start a new election on the vote page.',
@@ -657,8 +657,8 @@ const ja: Record<MsgKey, string> = {
   'd.version.segment': 'セグメント証明 {i} は回路「{air}」のもので、「{ours}」ではありません。',
   'd.version.pass': 'マニフェストとすべてのセグメント証明は {ours} のものです。',
   'd.config.fail': '証明はこの選挙の設定に結び付いていません: {diffs}',
-  'd.config.passSession': 'マニフェストと証明されたステートメントは、セッション開始時に告知された設定ハッシュ {hash} を持ち、選挙、ログ、選択肢、ボット数も同じです。(この WebAssembly ビルドは設定ハッシュ自体を再計算できません。`vaultproof ballot verify` は再計算します。)',
-  'd.config.passBundle': 'マニフェストと証明されたステートメントは同じ設定ハッシュ {hash}、選挙 ID、選択肢の数を持っています。(比較するセッションの告知がなく、この WebAssembly ビルドはハッシュを再計算できません。`vaultproof ballot verify` は再計算します。)',
+  'd.config.passSession': '選挙設定のハッシュは {hash} です (ここで WebAssembly により再計算)。マニフェストと証明されたステートメントが持つハッシュ、およびセッション開始時に告知されたハッシュと一致し、選挙、ログ、選択肢、ボット数も同じです。',
+  'd.config.passBundle': '選挙設定のハッシュは {hash} です (ここで WebAssembly により再計算)。マニフェストと証明されたステートメントが持つハッシュと一致し、選挙 ID と選択肢の数も同じです。(比較するセッションの告知はありません。)',
 
   'error.session': 'セッションはもう有効ではありません ({code}: {message})。投票ページで新しい選挙を始めてください。',
   'error.rate': 'リクエストが多すぎます。少し待ってからやり直してください ({message})。',

@@ -145,13 +145,32 @@ async function attachEvidence(receipt: unknown, session: Session | null, closeTe
     return r;
   }
   const headers = sessionHeaders(session);
+  // First the evidence against the tree the operator closed (GET /api/verify: under S3 that
+  // tree is not a prefix of the log, so the log's own proofs would not match its root). It is
+  // only evidence: the checks verify it against the signed close statement.
+  let closed: { inclusion?: unknown; consistency?: unknown } = {};
   try {
-    const { data } = await apiJson<{ leafIndex: number; treeSize: number; path: string[] }>(
-      'GET', `/api/bulletin/${encodeURIComponent(r.voteId)}/proof`, { headers });
-    r.inclusion = { leafIndex: data.leafIndex, path: data.path, treeSize: data.treeSize };
-  } catch (err) {
-    delete r.inclusion;
-    notes.inclusion = errorText(err);
+    const { data } = await apiJson<{ evidence?: { inclusion?: unknown; consistency?: unknown } }>(
+      'GET', '/api/verify', { headers });
+    closed = data.evidence ?? {};
+  } catch {
+    // Then the log's proofs below.
+  }
+  if (closed.inclusion !== undefined) {
+    r.inclusion = closed.inclusion as ReceiptJson['inclusion'];
+  } else {
+    try {
+      const { data } = await apiJson<{ leafIndex: number; treeSize: number; path: string[] }>(
+        'GET', `/api/bulletin/${encodeURIComponent(r.voteId)}/proof`, { headers });
+      r.inclusion = { leafIndex: data.leafIndex, path: data.path, treeSize: data.treeSize };
+    } catch (err) {
+      delete r.inclusion;
+      notes.inclusion = errorText(err);
+    }
+  }
+  if (closed.consistency !== undefined) {
+    r.consistency = closed.consistency as ReceiptJson['consistency'];
+    return r;
   }
   try {
     const close = readClose(closeText);

@@ -208,6 +208,15 @@ StatusOr<double> ConjecturedBits(const TallyStatement& statement,
   return bits;
 }
 
+// The config hash the manifest's election config gives (ElectionConfigHash), for the
+// configHashMatches check: the page compares it with the manifest's and the statement's.
+StatusOr<json> ConfigHashOf(const char* manifest_text) {
+  ASSIGN_OR_RETURN(std::string_view text, TextArg(manifest_text, "election-manifest.json"));
+  ASSIGN_OR_RETURN(json doc, ParseCanonicalJson(text, "election-manifest.json"));
+  ASSIGN_OR_RETURN(ElectionManifest manifest, ManifestFromJson(doc));
+  return json{{"ok", true}, {"configHash", FormatHash(ElectionConfigHash(manifest.config))}};
+}
+
 StatusOr<json> Tally(const char* public_input, const uint8_t* proof, size_t len,
                      double min_bits) {
   // The floor of docs/bundle_format.md: never below 100 bits, whatever the caller asks.
@@ -261,6 +270,10 @@ const char* vp_ballot_verify_consistency(const char* json_text) {
 
 const char* vp_ballot_sth_message(const char* json_text) {
   return vp::ballot::Answer(vp::ballot::SthMessageOf(json_text));
+}
+
+const char* vp_ballot_config_hash(const char* manifest_json) {
+  return vp::ballot::Answer(vp::ballot::ConfigHashOf(manifest_json));
 }
 
 const char* vp_ballot_verify_tally(const char* public_input_json, const uint8_t* proof,

@@ -50,6 +50,11 @@ const char* vp_ballot_verify_consistency(const char* json_text);
 // the caller checks it with Ed25519 (WebCrypto), which this module does not carry.
 const char* vp_ballot_sth_message(const char* json_text);
 
+// election-manifest.json's text (canonical form required) -> {"ok":true,"configHash":hex}:
+// ElectionConfigHash of the manifest's election config (what configHashMatches compares with
+// the manifest's configHash and the statement's).
+const char* vp_ballot_config_hash(const char* manifest_json);
+
 // public-input.json's text (canonical form required) and proof.bin's bytes ->
 // {"ok":true,"reason":"","segments":n,"conjecturedSecurityBits":x} when CheckTallyStatement
 // and VerifyTally accept at max(100, min_bits) conjectured bits (x: the weakest segment's),

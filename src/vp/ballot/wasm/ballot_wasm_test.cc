@@ -255,6 +255,30 @@ TEST(BallotWasmSth, MessageMatchesThePublishedVector) {
   EXPECT_TRUE(Refused(vp_ballot_sth_message(nullptr)));
 }
 
+TEST(BallotWasm, ConfigHashIsTheManifestConfigsHash) {
+  ElectionManifest m;
+  m.config.election_id = *ParseElectionId("0f8c5b1e-2a47-4d3b-9c61-7e5a3f2d1b09");
+  m.config.choices = {"yes", "no", "abstain"};
+  m.config.bot_count = 9;
+  m.config_hash = ElectionConfigHash(m.config);
+  const std::string text = CanonicalJson(ManifestToJson(m));
+  const json ok = Parse(vp_ballot_config_hash(text.c_str()));
+  ASSERT_TRUE(ok.value("ok", false)) << ok.dump();
+  EXPECT_EQ(ok["configHash"], FormatHash(ElectionConfigHash(m.config)));
+  // The hash is recomputed from the config, not read from the manifest's configHash field.
+  ElectionManifest other = m;
+  other.config.bot_count = 10;
+  const std::string other_text = CanonicalJson(ManifestToJson(other));
+  EXPECT_NE(Parse(vp_ballot_config_hash(other_text.c_str()))["configHash"], ok["configHash"]);
+  EXPECT_TRUE(Refused(vp_ballot_config_hash(nullptr)));
+  EXPECT_TRUE(Refused(vp_ballot_config_hash("")));
+  EXPECT_TRUE(Refused(vp_ballot_config_hash("{")));
+  EXPECT_TRUE(Refused(vp_ballot_config_hash((" " + text).c_str())));  // not canonical
+  json extra = ManifestToJson(m);
+  extra["note"] = "x";
+  EXPECT_TRUE(Refused(vp_ballot_config_hash(CanonicalJson(extra).c_str())));
+}
+
 // A real tally proof of 7 votes (three segments: 4, 2, 1) through the C ABI.
 class BallotWasmTally : public ::testing::Test {
  protected:

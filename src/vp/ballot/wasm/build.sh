@@ -52,7 +52,7 @@ done
 em++ -O2 $OBJS \
   -sMODULARIZE=1 -sEXPORT_NAME=BallotVerifier -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
   -sWASM_BIGINT=1 -sENVIRONMENT=node,web \
-  -sEXPORTED_FUNCTIONS=_vp_ballot_commitment,_vp_ballot_verify_inclusion,_vp_ballot_verify_consistency,_vp_ballot_sth_message,_vp_ballot_verify_tally,_malloc,_free \
+  -sEXPORTED_FUNCTIONS=_vp_ballot_commitment,_vp_ballot_verify_inclusion,_vp_ballot_verify_consistency,_vp_ballot_sth_message,_vp_ballot_config_hash,_vp_ballot_verify_tally,_malloc,_free \
   -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,HEAPU8,UTF8ToString \
   -o "$OUT/ballot_verifier.js"
 echo "$OUT/ballot_verifier.js"

@@ -84,6 +84,13 @@ const statement = JSON.parse(publicInput);
 
 // The first call also compiles the module's hot code (V8 tiers up lazily): timed apart.
 const runs = Math.max(1, Number(process.env.VP_WASM_RUNS || 10));
+// The config hash recomputed from the manifest's config equals the one the CLI wrote.
+const manifestText = fs.readFileSync(path.join(dir, 'election-manifest.json'), 'utf8');
+const configHash = call('vp_ballot_config_hash', ['string'], [manifestText]);
+check(configHash.ok === true && configHash.configHash === manifest.configHash, 'the config hash recomputes', configHash);
+check(refused(call('vp_ballot_config_hash', ['string'], [manifestText.replace(':', ': ')])),
+      'a non-canonical manifest is refused');
+
 const first = verifyTally(publicInput, proof, manifest.minSecurityBits);
 check(first.ok === true, 'the honest tally proof verifies', first);
 const times = [];
