@@ -15,46 +15,13 @@
 //   node web/tests/browser.mjs --bin-dir build/bin --web-root build/web
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium, startGateway, unzip, zip } from './harness.mjs';
+import { browserTest, launchChromium, startGateway, unzip, zip } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WEB = path.resolve(HERE, '..');
-const SKIP = 77;
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const binDir = path.resolve(arg('--bin-dir', path.join(WEB, '../build/bin')));
-const webRoot = path.resolve(arg('--web-root', path.join(WEB, '../build/web')));
-const chromiumPath = process.env.VP_CHROMIUM || '/usr/bin/chromium';
-const resultsDir = path.join(WEB, 'test-results');
-
-function skip(why) {
-  console.log(`web_browser: skipped: ${why}`);
-  process.exit(SKIP);
-}
-if (!fs.existsSync(chromiumPath)) skip(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
-if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core'))) skip('web/node_modules is missing (scripts/setup)');
-if (!fs.existsSync(path.join(webRoot, 'index.html'))) skip(`the pages are not built in ${webRoot} (the web target)`);
-if (!fs.existsSync(path.join(binDir, 'vaultproof'))) skip(`no vaultproof binary in ${binDir}`);
-const { chromium } = await import('playwright-core');
-
-const t0 = Date.now();
-let failures = 0;
-function check(cond, what, detail) {
-  if (cond) {
-    console.log(`ok   ${what}`);
-  } else {
-    failures++;
-    console.log(`FAIL ${what}${detail === undefined ? '' : `: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
-  }
-}
+const { binDir, webRoot, chromiumPath, resultsDir, chromium, check, fail, finish } =
+  await browserTest('web_browser', 'index.html', ['vaultproof']);
 
 // ---- the browser ---------------------------------------------------------------------------
 
-fs.mkdirSync(resultsDir, { recursive: true });
 const gateway = await startGateway(binDir, webRoot);
 const chrome = await launchChromium(chromium, chromiumPath);
 const context = await chrome.browser.newContext({ baseURL: gateway.base, viewport: { width: 1280, height: 900 } });
@@ -203,8 +170,7 @@ try {
 
   check(problems.length === 0, 'no CSP violation, console error or page error', problems);
 } catch (e) {
-  failures++;
-  console.log(`FAIL the run stopped: ${e.stack ?? e}`);
+  fail(`the run stopped: ${e.stack ?? e}`);
   await page.screenshot({ path: path.join(resultsDir, 'failure.png'), fullPage: true }).catch(() => {});
   console.log(gateway.stderr().slice(-4000));
 } finally {
@@ -220,6 +186,4 @@ async function runOnOpenPage() {
   return { verdict: await page.textContent('#verdict'), failed: failed ? failed.split(',') : [] };
 }
 
-console.log(`web_browser: ${failures === 0 ? 'all passed' : `${failures} failed`} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
-            `screenshots in ${resultsDir}`);
-process.exit(failures === 0 ? 0 : 1);
+finish(`; screenshots in ${resultsDir}`);

@@ -18,53 +18,12 @@
 // Screenshots go to web/test-results/console-*.png. Exit 77 (ctest: skipped) without
 // Chromium or node_modules.
 //   node web/tests/console.mjs --bin-dir build/bin --web-root build/web
-import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './harness.mjs';
+import { browserTest, launchChromium, startGateway } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WEB = path.resolve(HERE, '..');
-const SKIP = 77;
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const binDir = path.resolve(arg('--bin-dir', path.join(WEB, '../build/bin')));
-const webRoot = path.resolve(arg('--web-root', path.join(WEB, '../build/web')));
-const chromiumPath = process.env.VP_CHROMIUM || '/usr/bin/chromium';
-const resultsDir = path.join(WEB, 'test-results');
-
-function skip(why) {
-  console.log(`web_console: skipped: ${why}`);
-  process.exit(SKIP);
-}
-if (!fs.existsSync(chromiumPath)) skip(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
-if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core'))) skip('web/node_modules is missing (scripts/setup)');
-if (!fs.existsSync(path.join(webRoot, 'console.html'))) skip(`the console is not built in ${webRoot} (the web target)`);
-for (const b of ['vaultproof', 'vaultproof-signer', 'vaultproof-kms']) {
-  if (!fs.existsSync(path.join(binDir, b))) {
-    console.log(`FAIL no ${b} in ${binDir} (build it: the console needs custody)`);
-    process.exit(1);
-  }
-}
-const { chromium } = await import('playwright-core');
-
-const t0 = Date.now();
-let failures = 0;
-function check(cond, what, detail) {
-  if (cond) {
-    console.log(`ok   ${what}`);
-  } else {
-    failures++;
-    console.log(`FAIL ${what}${detail === undefined ? '' : `: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
-  }
-}
+const { binDir, webRoot, chromiumPath, resultsDir, chromium, check, fail, finish } =
+  await browserTest('web_console', 'console.html', ['vaultproof', 'vaultproof-signer', 'vaultproof-kms']);
 
 // ---- VP1-HMAC-SHA256 in Node (docs/api.md, "Authentication") --------------------------------
 
@@ -122,61 +81,7 @@ check(chainHash(Buffer.alloc(32), {
 
 // ---- a gateway with custody on --------------------------------------------------------------
 
-async function startGateway() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-web-console-'));
-  const config = path.join(dir, 'gateway.toml');
-  fs.writeFileSync(config, `
-[worker]
-threads = 2
-[rate_limits]
-per_key_limit = 100000
-per_ip_limit = 100000
-[ballot]
-vote_limit_per_ip = 0
-session_limit_per_ip = 0
-[web]
-root = ${JSON.stringify(webRoot)}
-`);
-  const proc = spawn(path.join(binDir, 'vaultproof'),
-                     ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
-                     { env: { ...process.env, VAULTPROOF_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const line = await new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: proc.stdout });
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${stderr}`)), 60000);
-    rl.once('line', (l) => { clearTimeout(timer); resolve(l); });
-    proc.once('exit', (code) => reject(new Error(`the gateway exited (${code}): ${stderr}`)));
-  });
-  const base = `http://127.0.0.1:${Number(JSON.parse(line).listening.split(':').pop())}`;
-  // /readyz is 200 once the store and the signer answer.
-  for (let i = 0; i < 120; ++i) {
-    const r = await fetch(`${base}/readyz`).catch(() => null);
-    if (r && r.status === 200) break;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  return {
-    base,
-    dir,
-    stderr: () => stderr,
-    createKey(role) {
-      const out = execFileSync(path.join(binDir, 'vaultproof'),
-                               ['api-key', 'create', '--data-dir', dir, '--role', role, '--name', `console-${role}`],
-                               { encoding: 'utf8', env: { ...process.env, VAULTPROOF_LOG_LEVEL: 'warn' } });
-      const j = JSON.parse(out.trim().split('\n').pop());
-      return { keyId: j.keyId, secret: j.secret, role };
-    },
-    async stop() {
-      proc.kill('SIGTERM');
-      const code = await new Promise((resolve) => proc.once('exit', resolve));
-      fs.rmSync(dir, { recursive: true, force: true });
-      return code;
-    },
-  };
-}
-
-fs.mkdirSync(resultsDir, { recursive: true });
-const gateway = await startGateway();
+const gateway = await startGateway(binDir, webRoot, { custody: true });
 const base = gateway.base;
 const admin = gateway.createKey('admin');
 const operator = gateway.createKey('operator');
@@ -444,8 +349,7 @@ try {
 
   check(problems.length === 0, 'no CSP violation or page error', problems);
 } catch (e) {
-  failures++;
-  console.log(`FAIL ${e.stack ?? e}`);
+  fail(`${e.stack ?? e}`);
   await page.screenshot({ path: path.join(resultsDir, 'console-failure.png'), fullPage: true }).catch(() => {});
 } finally {
   await chrome.close();
@@ -453,6 +357,4 @@ try {
   check(code === 0, 'the gateway stopped cleanly', `${code}\n${gateway.stderr().slice(-2000)}`);
 }
 
-console.log(`web_console: ${failures === 0 ? 'passed' : `${failures} failed`} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
-            `screenshots in ${resultsDir}`);
-process.exit(failures === 0 ? 0 : 1);
+finish(`; screenshots in ${resultsDir}`);

@@ -2,26 +2,90 @@
 // `vaultproof serve` on an ephemeral port with a temporary data dir serving the built pages,
 // Debian's Chromium launched headless with exactly the flags of docs/web.md and a fresh
 // profile, and a minimal zip reader/writer (independent of the page's) to make test bundles.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 
 export const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                       '--disable-sync', '--no-first-run'];
 
+// ---- a browser test's command line, preconditions and results ---------------------------
+
+const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// --bin-dir and --web-root (defaults: build/bin, build/web); exits 77 (ctest: skipped) when
+// Chromium, web/node_modules or the built `page` is missing, and 1 when one of `binaries`
+// is. Answers the paths, playwright-core's chromium, and check()/summary() for the results.
+export async function browserTest(name, page, binaries) {
+  const arg = (flag, fallback) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+  };
+  const binDir = path.resolve(arg('--bin-dir', path.join(WEB, '../build/bin')));
+  const webRoot = path.resolve(arg('--web-root', path.join(WEB, '../build/web')));
+  const chromiumPath = process.env.VP_CHROMIUM || '/usr/bin/chromium';
+  const resultsDir = path.join(WEB, 'test-results');
+  const skip = (why) => {
+    console.log(`${name}: skipped: ${why}`);
+    process.exit(77);
+  };
+  if (!fs.existsSync(chromiumPath)) skip(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
+  if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core'))) skip('web/node_modules is missing (scripts/setup)');
+  if (!fs.existsSync(path.join(webRoot, page))) skip(`${page} is not built in ${webRoot} (the web target)`);
+  for (const b of binaries) {
+    if (!fs.existsSync(path.join(binDir, b))) {
+      console.log(`FAIL no ${b} in ${binDir} (build it)`);
+      process.exit(1);
+    }
+  }
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const { chromium } = await import('playwright-core');
+  const t0 = Date.now();
+  let failures = 0;
+  return {
+    binDir, webRoot, chromiumPath, resultsDir, chromium,
+    check(cond, what, detail) {
+      if (cond) {
+        console.log(`ok   ${what}`);
+      } else {
+        failures++;
+        console.log(`FAIL ${what}${detail === undefined ? '' : `: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
+      }
+    },
+    fail(what) {
+      failures++;
+      console.log(`FAIL ${what}`);
+    },
+    // Prints the summary line and exits 0 when every check passed, 1 otherwise.
+    finish(extra = '') {
+      console.log(`${name}: ${failures === 0 ? 'all passed' : `${failures} failed`} in ` +
+                  `${((Date.now() - t0) / 1000).toFixed(1)} s${extra}`);
+      process.exit(failures === 0 ? 0 : 1);
+    },
+  };
+}
+
 // ---- the gateway ---------------------------------------------------------------------------
 
-// extraToml: more settings (e.g. [ballot] bot_count).
-export async function startGateway(binDir, webRoot, extraToml = '') {
+// options.custody: start the kms and signer too (the console; slower), off by default;
+// options.extraToml: more settings (e.g. [ballot] bot_count). The answer has the gateway's
+// base URL, its data dir, createKey(role) (the CLI's `api-key create`), and stop(), which
+// resolves to the gateway's exit code.
+export async function startGateway(binDir, webRoot, options = {}) {
+  const { custody = false, extraToml = '' } = typeof options === 'string' ? { extraToml: options } : options;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-web-test-'));
   const config = path.join(dir, 'gateway.toml');
   fs.writeFileSync(config, `
 [custody]
-enabled = false
+enabled = ${custody}
+[worker]
+threads = 2
 [rate_limits]
+per_key_limit = 100000
 per_ip_limit = 100000
 [ballot]
 vote_limit_per_ip = 0
@@ -31,25 +95,41 @@ ${extraToml}
 [web]
 root = ${JSON.stringify(webRoot)}
 `);
+  const env = { ...process.env, VAULTPROOF_LOG_LEVEL: 'warn' };
   const proc = spawn(path.join(binDir, 'vaultproof'),
                      ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
-                     { env: { ...process.env, VAULTPROOF_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+                     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const line = await new Promise((resolve, reject) => {
     const rl = readline.createInterface({ input: proc.stdout });
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${stderr}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${stderr}`)), 60000);
     rl.once('line', (l) => { clearTimeout(timer); resolve(l); });
     proc.once('exit', (code) => reject(new Error(`the gateway exited (${code}): ${stderr}`)));
   });
-  const port = Number(JSON.parse(line).listening.split(':').pop());
+  const base = `http://127.0.0.1:${Number(JSON.parse(line).listening.split(':').pop())}`;
+  // /readyz is 200 once the store (and with custody, the signer) answers.
+  for (let i = 0; i < 120; ++i) {
+    const r = await fetch(`${base}/readyz`).catch(() => null);
+    if (r && r.status === 200) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
   return {
-    base: `http://127.0.0.1:${port}`,
+    base,
+    dir,
     stderr: () => stderr,
+    createKey(role) {
+      const out = execFileSync(path.join(binDir, 'vaultproof'),
+                               ['api-key', 'create', '--data-dir', dir, '--role', role, '--name', `web-${role}`],
+                               { encoding: 'utf8', env });
+      const j = JSON.parse(out.trim().split('\n').pop());
+      return { keyId: j.keyId, secret: j.secret, role };
+    },
     async stop() {
       proc.kill('SIGTERM');
-      await new Promise((resolve) => proc.once('exit', resolve));
+      const code = await new Promise((resolve) => proc.once('exit', resolve));
       fs.rmSync(dir, { recursive: true, force: true });
+      return code;
     },
   };
 }
