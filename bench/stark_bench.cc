@@ -10,6 +10,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "bench_util.h"
 #include "vp/stark/airs/poseidon2_chain.h"
 #include "vp/stark/layout.h"
@@ -31,6 +35,14 @@ double LoadAvg() {
     std::fclose(f);
   }
   return l;
+}
+
+int Threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 }  // namespace
@@ -96,14 +108,14 @@ int main(int argc, char** argv) {
         "\"fri\":%.1f,\"pow\":%.1f,\"queries\":%.1f},\"segments\":%zu,"
         "\"conjecturedSecurityBits\":%.0f,\"provenSecurityBits\":%.0f,"
         "\"proveCpuMs\":%.0f,\"nativeCpuMs\":%.1f,\"estIdle2CoreHashesPerSec\":%.0f,"
-        "\"loadAvg\":%.1f}\n",
+        "\"loadAvg\":%.1f,\"threads\":%d}\n",
         n, st.trace_length, zk ? "true" : "false", prove_ms, tracegen_ms,
         static_cast<double>(n) / (total_ms / 1000.0), native_ms, total_ms / native_ms,
         bytes.size(), verify_ms, PeakRssMb(), st.trace_ms, st.composition_ms, st.ood_ms,
         st.deep_ms, st.fri_ms, st.pow_ms, st.query_ms, st.num_segments,
         o.ConjecturedSecurityBits(static_cast<unsigned>(Log2(st.lde_size))),
         o.ProvenSecurityBits(static_cast<unsigned>(Log2(st.lde_size))), prove_cpu_ms,
-        native_cpu_ms, static_cast<double>(n) / (prove_cpu_ms / 2000.0), LoadAvg());
+        native_cpu_ms, static_cast<double>(n) / (prove_cpu_ms / 2000.0), LoadAvg(), Threads());
     std::fflush(stdout);
   }
   return 0;

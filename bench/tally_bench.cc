@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "bench_util.h"
 #include "vp/ballot/tally.h"
 
@@ -19,6 +23,27 @@ using namespace vp::ballot;  // NOLINT
 using vp::bench::CpuMs;
 using vp::bench::Ms;
 using vp::bench::PeakRssMb;
+
+namespace {
+
+double LoadAvg() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
+}
+
+int Threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   unsigned min_log = 6, max_log = 10, seg_log = 14;
@@ -77,10 +102,11 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"votes\": %llu, \"segments\": %zu, \"maxSegmentLeaves\": %llu, \"proveMs\": %.1f, "
         "\"proveCpuMs\": %.1f, \"proofBytes\": %zu, \"maxSegmentProofBytes\": %zu, "
-        "\"verifyMs\": %.2f, \"maxSegmentVerifyMs\": %.2f, \"peakRssMb\": %.0f}\n",
+        "\"verifyMs\": %.2f, \"maxSegmentVerifyMs\": %.2f, \"peakRssMb\": %.0f, \"loadAvg\": %.1f, "
+        "\"threads\": %d}\n",
         static_cast<unsigned long long>(n), proof->segments.size(),
         static_cast<unsigned long long>(in.max_segment_leaves), prove_ms, prove_cpu_ms, bytes,
-        max_seg_bytes, verify_ms, max_verify_ms, PeakRssMb());
+        max_seg_bytes, verify_ms, max_verify_ms, PeakRssMb(), LoadAvg(), Threads());
     std::fflush(stdout);
   }
   return 0;

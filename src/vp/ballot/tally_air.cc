@@ -6,6 +6,8 @@
 #include "vp/ballot/bulletin.h"
 #include "vp/ballot/tally.h"
 
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace vp::ballot {
 namespace {
 
@@ -42,6 +44,17 @@ TallyAir::TallyAir(const TallyAir& other)
       root_(other.root_),
       counts_(other.counts_),
       excluded_(other.excluded_) {}
+
+void TallyAir::EvaluateMainPacked(const stark::Frame<stark::PackedFp>& f,
+                                  std::span<const stark::PackedFp>,
+                                  std::span<stark::PackedFp> out) const {
+  EvalPacked(f, out);
+}
+
+VP_STARK_SIMD_CLONES void TallyAir::EvalPacked(const stark::Frame<stark::PackedFp>& f,
+                                              std::span<stark::PackedFp> out) const {
+  Eval(f, out);
+}
 
 std::string TallyAir::Name() const { return std::string(kTallyAirName); }
 

@@ -77,6 +77,9 @@ class TallyAir final : public stark::Air {
                     std::span<Fp2> out) const override {
     Eval(f, out);
   }
+  bool HasPackedMain() const override { return true; }
+  void EvaluateMainPacked(const stark::Frame<stark::PackedFp>& f, std::span<const stark::PackedFp>,
+                          std::span<stark::PackedFp> out) const override;
   size_t AuxWidth() const override { return 2; }
   size_t NumAuxRandomElements() const override { return 3; }
   std::vector<stark::ConstraintInfo> AuxConstraints() const override;
@@ -89,7 +92,9 @@ class TallyAir final : public stark::Air {
  private:
   TallyAir() = default;
   template <typename F>
-  void Eval(const stark::Frame<F>& f, std::span<F> out) const;
+  [[gnu::always_inline]] inline void Eval(const stark::Frame<F>& f, std::span<F> out) const;
+  VP_STARK_SIMD_CLONES void EvalPacked(const stark::Frame<stark::PackedFp>& f,
+                                       std::span<stark::PackedFp> out) const;
   // The permutation output lanes 0..3 of a row, from its last S-box columns.
   template <typename F>
   static std::array<F, 4> Output(std::span<const F> row);
@@ -118,7 +123,7 @@ std::array<F, 4> TallyAir::Output(std::span<const F> row) {
 }
 
 template <typename F>
-void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
+inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
   using P = stark::Poseidon2<12>;
   const auto& c = P::GetConstants();
   const auto& cur = fr.current;

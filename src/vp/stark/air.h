@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vp/stark/field.h"
+#include "vp/stark/packed.h"
 
 namespace vp::stark {
 
@@ -69,6 +70,16 @@ class Air {
                             std::span<Fp> out) const = 0;
   virtual void EvaluateMain(const Frame<Fp2>& main, std::span<const Fp2> periodic,
                             std::span<Fp2> out) const = 0;
+  // Optional speed-up for the prover: the base-field form on eight rows at once (lane j of
+  // every value is row j). An AIR that provides it returns true from HasPackedMain(); it
+  // must compute exactly what EvaluateMain(Frame<Fp>) computes, lane by lane.
+  virtual bool HasPackedMain() const { return false; }
+  virtual void EvaluateMainPacked(const Frame<PackedFp>& main, std::span<const PackedFp> periodic,
+                                  std::span<PackedFp> out) const {
+    (void)main;
+    (void)periodic;
+    (void)out;
+  }
 
   // Auxiliary (randomized) trace: AuxWidth() extension columns built from the main trace
   // and NumAuxRandomElements() challenges drawn after the main commitment.

@@ -205,54 +205,144 @@ typedef uint32_t V8 __attribute__((vector_size(32)));
     s[b] = VP_ROTR8(s[b] ^ s[c], 7);        \
   } while (0)
 
+// out[j][i] = r[i][j] for an 8x8 matrix of 32-bit words (unpack 32, unpack 64, swap 128).
+__attribute__((always_inline)) inline void Transpose8(const V8* r, V8* out) {
+  V8 t[8], u[8];
+  for (size_t i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (size_t i = 0; i < 8; i += 4) {
+    u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (size_t j = 0; j < 4; ++j) {
+    out[j] = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    out[j + 4] = __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// One 8-lane compression: cv = first 8 words of compress(cv, m, counter, block_len, flags).
+// Always inlined, so each instruction-set clone below gets its own copy.
+__attribute__((always_inline)) inline void Compress8(V8* cv, const V8* msg, uint64_t counter,
+                                                     uint32_t block_len, uint32_t flags) {
+  V8 m[16];
+  for (size_t i = 0; i < 16; ++i) m[i] = msg[i];
+  const V8 zero = {};
+  V8 st[16] = {cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7],
+               zero + kIv[0], zero + kIv[1], zero + kIv[2], zero + kIv[3],
+               zero + static_cast<uint32_t>(counter), zero + static_cast<uint32_t>(counter >> 32),
+               zero + block_len, zero + flags};
+  for (int round = 0; round < 7; ++round) {
+    VP_G8(st, 0, 4, 8, 12, m[0], m[1]);
+    VP_G8(st, 1, 5, 9, 13, m[2], m[3]);
+    VP_G8(st, 2, 6, 10, 14, m[4], m[5]);
+    VP_G8(st, 3, 7, 11, 15, m[6], m[7]);
+    VP_G8(st, 0, 5, 10, 15, m[8], m[9]);
+    VP_G8(st, 1, 6, 11, 12, m[10], m[11]);
+    VP_G8(st, 2, 7, 8, 13, m[12], m[13]);
+    VP_G8(st, 3, 4, 9, 14, m[14], m[15]);
+    if (round < 6) {
+      V8 p[16];
+      for (size_t i = 0; i < 16; ++i) p[i] = m[kPerm[i]];
+      for (size_t i = 0; i < 16; ++i) m[i] = p[i];
+    }
+  }
+  for (size_t i = 0; i < 8; ++i) cv[i] = st[i] ^ st[i + 8];
+}
+
 }  // namespace
 
-// On x86-64 with GCC, an AVX2 clone is selected at load time when the CPU has it.
+// On x86-64 with GCC, an AVX-512 clone (single-instruction rotates) or an AVX2 clone is
+// selected at load time when the CPU has it.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #pragma GCC diagnostic ignored "-Wpsabi"
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
 void Blake3Batch8(const uint8_t* const inputs[8], size_t len, Digest out[8], const Digest* key) {
   const std::array<uint32_t, 8> init = key != nullptr ? KeyWords(*key) : kIv;
   const uint32_t base_flags = key != nullptr ? kKeyedHash : 0;
+  V8 key_v[8];
+  for (size_t i = 0; i < 8; ++i) key_v[i] = V8{} + init[i];
+  // The 8 inputs have the same length, hence the same tree: chunks are compressed lane-wise,
+  // and their chaining values merged exactly as Blake3Hasher does (PushCv / Finalize).
+  const size_t nchunks = len == 0 ? 1 : (len + kChunkLen - 1) / kChunkLen;
+  V8 stack[54][8];
+  size_t stack_len = 0;
   V8 cv[8];
-  for (size_t i = 0; i < 8; ++i) cv[i] = V8{} + init[i];
-  const size_t nblocks = len == 0 ? 1 : (len + 63) / 64;
-  for (size_t blk = 0; blk < nblocks; ++blk) {
-    const size_t off = blk * 64;
-    const size_t block_len = std::min<size_t>(64, len - std::min(len, off));
+  for (size_t chunk = 0; chunk < nchunks; ++chunk) {
+    const size_t chunk_off = chunk * kChunkLen;
+    const size_t chunk_len = std::min(kChunkLen, len - chunk_off);
+    const bool root_chunk = nchunks == 1;
+    for (size_t i = 0; i < 8; ++i) cv[i] = key_v[i];
+    const size_t nblocks = chunk_len == 0 ? 1 : (chunk_len + 63) / 64;
+    for (size_t blk = 0; blk < nblocks; ++blk) {
+      const size_t off = chunk_off + blk * 64;
+      const size_t block_len = std::min<size_t>(64, len - std::min(len, off));
+      V8 m[16];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      // Message words are little-endian, so each lane's block is two vector loads; two 8x8
+      // transposes then give word w of every lane in m[w].
+      {
+        V8 rows[2][8];
+        for (size_t lane = 0; lane < 8; ++lane) {
+          if (block_len == 64) {
+            std::memcpy(&rows[0][lane], inputs[lane] + off, 32);
+            std::memcpy(&rows[1][lane], inputs[lane] + off + 32, 32);
+          } else {
+            uint8_t padded[64] = {};
+            if (block_len != 0) std::memcpy(padded, inputs[lane] + off, block_len);
+            std::memcpy(&rows[0][lane], padded, 32);
+            std::memcpy(&rows[1][lane], padded + 32, 32);
+          }
+        }
+        for (size_t half = 0; half < 2; ++half) Transpose8(rows[half], m + 8 * half);
+      }
+#else
+      for (size_t lane = 0; lane < 8; ++lane) {
+        uint8_t buf[64] = {};
+        if (block_len != 0) std::memcpy(buf, inputs[lane] + off, block_len);
+        for (size_t w = 0; w < 16; ++w) {
+          m[w][lane] = static_cast<uint32_t>(buf[4 * w]) | (static_cast<uint32_t>(buf[4 * w + 1]) << 8) |
+                       (static_cast<uint32_t>(buf[4 * w + 2]) << 16) |
+                       (static_cast<uint32_t>(buf[4 * w + 3]) << 24);
+        }
+      }
+#endif
+      const bool last = blk + 1 == nblocks;
+      const uint32_t flags = base_flags | (blk == 0 ? kChunkStart : 0) |
+                             (last ? kChunkEnd : 0) | (last && root_chunk ? kRoot : 0);
+      Compress8(cv, m, chunk, static_cast<uint32_t>(block_len), flags);
+    }
+    if (chunk + 1 == nchunks) break;
+    // A completed chunk with more input after it: merge one level per trailing zero bit.
+    uint64_t total = chunk + 1;
+    while ((total & 1) == 0) {
+      V8 m[16];
+      for (size_t i = 0; i < 8; ++i) {
+        m[i] = stack[stack_len - 1][i];
+        m[i + 8] = cv[i];
+      }
+      --stack_len;
+      for (size_t i = 0; i < 8; ++i) cv[i] = key_v[i];
+      Compress8(cv, m, 0, 64, base_flags | kParent);
+      total >>= 1;
+    }
+    for (size_t i = 0; i < 8; ++i) stack[stack_len][i] = cv[i];
+    ++stack_len;
+  }
+  // The last chunk is the rightmost leaf: fold the stack from the top; the final parent is
+  // the root.
+  for (size_t s = stack_len; s-- > 0;) {
     V8 m[16];
-    for (size_t lane = 0; lane < 8; ++lane) {
-      uint8_t buf[64] = {};
-      if (block_len != 0) std::memcpy(buf, inputs[lane] + off, block_len);
-      for (size_t w = 0; w < 16; ++w) {
-        m[w][lane] = static_cast<uint32_t>(buf[4 * w]) | (static_cast<uint32_t>(buf[4 * w + 1]) << 8) |
-                     (static_cast<uint32_t>(buf[4 * w + 2]) << 16) |
-                     (static_cast<uint32_t>(buf[4 * w + 3]) << 24);
-      }
+    for (size_t i = 0; i < 8; ++i) {
+      m[i] = stack[s][i];
+      m[i + 8] = cv[i];
     }
-    const uint32_t flags =
-        base_flags | (blk == 0 ? kChunkStart : 0) | (blk + 1 == nblocks ? kChunkEnd | kRoot : 0);
-    const V8 zero = {};
-    V8 st[16] = {cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7],
-                 zero + kIv[0], zero + kIv[1], zero + kIv[2], zero + kIv[3],
-                 zero, zero, zero + static_cast<uint32_t>(block_len), zero + flags};
-    for (int round = 0; round < 7; ++round) {
-      VP_G8(st, 0, 4, 8, 12, m[0], m[1]);
-      VP_G8(st, 1, 5, 9, 13, m[2], m[3]);
-      VP_G8(st, 2, 6, 10, 14, m[4], m[5]);
-      VP_G8(st, 3, 7, 11, 15, m[6], m[7]);
-      VP_G8(st, 0, 5, 10, 15, m[8], m[9]);
-      VP_G8(st, 1, 6, 11, 12, m[10], m[11]);
-      VP_G8(st, 2, 7, 8, 13, m[12], m[13]);
-      VP_G8(st, 3, 4, 9, 14, m[14], m[15]);
-      if (round < 6) {
-        V8 p[16];
-        for (size_t i = 0; i < 16; ++i) p[i] = m[kPerm[i]];
-        for (size_t i = 0; i < 16; ++i) m[i] = p[i];
-      }
-    }
-    for (size_t i = 0; i < 8; ++i) cv[i] = st[i] ^ st[i + 8];
+    for (size_t i = 0; i < 8; ++i) cv[i] = key_v[i];
+    Compress8(cv, m, 0, 64, base_flags | kParent | (s == 0 ? kRoot : 0));
   }
   for (size_t lane = 0; lane < 8; ++lane) {
     for (size_t i = 0; i < 8; ++i) {

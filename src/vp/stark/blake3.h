@@ -1,6 +1,7 @@
 // BLAKE3 (https://github.com/BLAKE3-team/BLAKE3-specs), portable and written in-house: the
-// byte hash behind Merkle commitments and the Fiat-Shamir channel. No SIMD, no threads, so
-// the same code runs natively and in WebAssembly. Only 32-byte output is provided.
+// byte hash behind Merkle commitments and the Fiat-Shamir channel. Portable code (vector
+// extensions lower to scalar where there is no SIMD), so the same code runs natively and in
+// WebAssembly. Only 32-byte output is provided.
 //
 //   Digest d = Blake3(bytes);
 //   Digest n = Blake3Keyed(key, left_and_right);   // one compression for 64 bytes
@@ -18,9 +19,10 @@ using Digest = std::array<uint8_t, 32>;
 Digest Blake3(std::span<const uint8_t> data);
 Digest Blake3Keyed(const Digest& key, std::span<const uint8_t> data);
 
-// Hashes 8 inputs of the same length (<= 1024 bytes, one BLAKE3 chunk) at once with 8-lane
-// vector arithmetic (GCC vector extensions: SSE2/AVX2 natively, scalar elsewhere). Same
-// results as Blake3() (or Blake3Keyed() when key is given) on each input.
+// Hashes 8 inputs of the same length (any length; inputs longer than one 1024-byte chunk
+// go through the chunk tree lane-wise) at once with 8-lane vector arithmetic (GCC vector
+// extensions: AVX-512VL/AVX2/SSE2 natively, scalar elsewhere). Same results as Blake3() (or
+// Blake3Keyed() when key is given) on each input.
 void Blake3Batch8(const uint8_t* const inputs[8], size_t len, Digest out[8],
                   const Digest* key = nullptr);
 inline constexpr size_t kBlake3ChunkLen = 1024;

@@ -18,7 +18,11 @@ const Digest& NodeKey() {
 }
 
 void PutU64(uint8_t* p, uint64_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(p, &v, 8);  // one store (the byte loop below is not merged by GCC)
+#else
   for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+#endif
 }
 
 }  // namespace
@@ -140,11 +144,13 @@ Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const
 }
 
 std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             std::span<const Salt> salts) {
+                             std::span<const Salt> salts, unsigned log_cosets) {
   std::vector<Digest> out(n);
+  const size_t coset_mask = (size_t{1} << log_cosets) - 1, coset_size = n >> log_cosets;
+  auto at = [&](size_t i) { return (i & coset_mask) * coset_size + (i >> log_cosets); };
   const size_t salt_len = salts.empty() ? 0 : 32;
   const size_t len = salt_len + 8 * columns.size();
-  if (len > kBlake3ChunkLen || n % 8 != 0) {
+  if (n % 8 != 0) {
     const long long m = static_cast<long long>(n);
 #pragma omp parallel if (n >= 2048)
     {
@@ -152,29 +158,41 @@ std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns,
 #pragma omp for schedule(static)
       for (long long ii = 0; ii < m; ++ii) {
         const auto i = static_cast<size_t>(ii);
-        for (size_t c = 0; c < columns.size(); ++c) row[c] = (*columns[c])[i];
+        const size_t a = at(i);
+        for (size_t c = 0; c < columns.size(); ++c) row[c] = (*columns[c])[a];
         out[i] = HashLeaf(row, salts.empty() ? nullptr : &salts[i]);
       }
     }
     return out;
   }
-  // Eight rows at a time through the vectorized single-chunk BLAKE3.
+  // Eight rows at a time through the vectorized BLAKE3: eight rows whose elements are
+  // adjacent in the columns (consecutive rows, or with cosets rows i, i + 2^c, ...), so each
+  // column contributes one cache line per group.
   const long long groups = static_cast<long long>(n / 8);
+  const bool by_coset = log_cosets != 0 && coset_size % 8 == 0;
 #pragma omp parallel if (n >= 2048)
   {
     std::vector<uint8_t> buf(8 * len);
     const uint8_t* ptrs[8];
     for (size_t lane = 0; lane < 8; ++lane) ptrs[lane] = buf.data() + lane * len;
+    Digest digests[8];
 #pragma omp for schedule(static)
     for (long long gg = 0; gg < groups; ++gg) {
-      const size_t base = static_cast<size_t>(gg) * 8;
+      const size_t g = static_cast<size_t>(gg) * 8;
+      size_t rows[8];
+      for (size_t lane = 0; lane < 8; ++lane) {
+        // by_coset: element g + lane of the coset-major columns is row at^-1(g + lane).
+        rows[lane] = by_coset ? (((g + lane) % coset_size) << log_cosets) | ((g + lane) / coset_size) : g + lane;
+      }
       for (size_t lane = 0; lane < 8; ++lane) {
         uint8_t* p = buf.data() + lane * len;
-        if (salt_len != 0) std::memcpy(p, salts[base + lane].data(), 32);
+        if (salt_len != 0) std::memcpy(p, salts[rows[lane]].data(), 32);
         p += salt_len;
-        for (size_t c = 0; c < columns.size(); ++c) PutU64(p + 8 * c, (*columns[c])[base + lane].value());
+        const size_t a = by_coset ? g + lane : at(g + lane);
+        for (size_t c = 0; c < columns.size(); ++c) PutU64(p + 8 * c, (*columns[c])[a].value());
       }
-      Blake3Batch8(ptrs, len, out.data() + base);
+      Blake3Batch8(ptrs, len, digests);
+      for (size_t lane = 0; lane < 8; ++lane) out[rows[lane]] = digests[lane];
     }
   }
   return out;

@@ -53,8 +53,10 @@ Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const
                         std::span<const Digest> leaves, const MerkleMultiProof& proof);
 
 // Row hashing helper used by the prover: hashes row i of column-major `columns`
-// (each of length n), with salts[i] when salts is non-empty.
+// (each of length n), with salts[i] when salts is non-empty. With log_cosets = c > 0 the
+// columns are grouped by coset (LowDegreeExtendCosets): row i is element
+// (i mod 2^c) * (n / 2^c) + i / 2^c of each column.
 std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             std::span<const Salt> salts);
+                             std::span<const Salt> salts, unsigned log_cosets = 0);
 
 }  // namespace vp::stark

@@ -1,5 +1,6 @@
 // Iterative radix-2 NTT: bit-reversal permutation followed by Cooley-Tukey butterflies,
-// with per-size twiddle tables cached for the life of the process.
+// with per-size twiddle tables cached for the life of the process. Butterflies of the stages
+// with half-size >= 8 run eight at a time (packed.h) where that is compiled for the CPU.
 #include "vp/stark/ntt.h"
 
 #include <algorithm>
@@ -7,6 +8,12 @@
 #include <memory>
 #include <mutex>
 #include <utility>
+
+#include "vp/stark/packed.h"
+
+// GCC notes once per file that 64-byte vectors would be passed differently without AVX-512;
+// no function here takes or returns one by value (packed.h's helpers are always inlined).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace vp::stark {
 namespace {
@@ -37,7 +44,7 @@ const std::vector<Fp>& Twiddles(unsigned log_n, bool inverse) {
   return *slot;
 }
 
-void BitReverse(std::span<Fp> v, unsigned log_n) {
+void BitReverse(std::span<Fp> v) {
   const size_t n = v.size();
   for (size_t i = 0, j = 0; i < n; ++i) {
     if (i < j) std::swap(v[i], v[j]);
@@ -49,15 +56,23 @@ void BitReverse(std::span<Fp> v, unsigned log_n) {
     }
     j |= bit;
   }
-  (void)log_n;
 }
 
-inline void Butterflies(Fp* d, const Fp* t, size_t h, size_t begin, size_t end) {
-  // blocks of 2h starting at multiples of 2h in [begin, end)
-  for (size_t b = begin; b < end; b += 2 * h) {
-    Fp* lo = d + b;
-    Fp* hi = lo + h;
-    for (size_t j = 0; j < h; ++j) {
+bool g_scalar = VP_STARK_HAVE_SIMD == 0;
+
+// count butterflies (lo[j], hi[j]) <- (lo[j] + t[j] hi[j], lo[j] - t[j] hi[j]); with kSimd,
+// eight at a time (count is then a multiple of 8).
+template <bool kSimd>
+[[gnu::always_inline]] inline void Run(Fp* lo, Fp* hi, const Fp* t, size_t count) {
+  if constexpr (kSimd) {
+    for (size_t j = 0; j < count; j += 8) {
+      const Fp8 x = Fp8Load(lo + j);
+      const Fp8 y = Fp8Mul(Fp8Load(hi + j), Fp8Load(t + j));
+      Fp8Store(lo + j, Fp8Add(x, y));
+      Fp8Store(hi + j, Fp8Sub(x, y));
+    }
+  } else {
+    for (size_t j = 0; j < count; ++j) {
       const Fp x = lo[j];
       const Fp y = hi[j] * t[j];
       lo[j] = x + y;
@@ -66,14 +81,63 @@ inline void Butterflies(Fp* d, const Fp* t, size_t h, size_t begin, size_t end) 
   }
 }
 
-void Transform(std::span<Fp> v, bool inverse) {
-  const size_t n = v.size();
+// Every stage whose butterflies stay inside [d, d + block) (block a power of two >= 2).
+template <bool kSimd>
+[[gnu::always_inline]] inline void BlockStages(Fp* d, const Fp* tw, size_t block) {
+  if constexpr (kSimd) {
+    if (block >= 16) {
+      // Half-sizes 1, 2, 4 inside each group of eight, in registers.
+      const Fp t2[8] = {tw[2], tw[3], tw[2], tw[3], tw[2], tw[3], tw[2], tw[3]};
+      const Fp t4[8] = {tw[4], tw[5], tw[6], tw[7], tw[4], tw[5], tw[6], tw[7]};
+      const Fp8 t2v = Fp8Load(t2), t4v = Fp8Load(t4);
+      for (size_t i = 0; i < block; i += 8) Fp8Store(d + i, Fp8FirstStages(Fp8Load(d + i), t2v, t4v));
+      for (size_t h = 8; h < block; h *= 2) {
+        for (size_t b = 0; b < block; b += 2 * h) Run<true>(d + b, d + b + h, tw + h, h);
+      }
+      return;
+    }
+  }
+  for (size_t i = 0; i < block; i += 2) {  // stage 0: twiddle 1
+    const Fp x = d[i], y = d[i + 1];
+    d[i] = x + y;
+    d[i + 1] = x - y;
+  }
+  for (size_t h = 2; h < block; h *= 2) {
+    for (size_t b = 0; b < block; b += 2 * h) Run<false>(d + b, d + b + h, tw + h, h);
+  }
+}
+
+// One stage of half-size h over the blocks of 2h in [begin, end).
+template <bool kSimd>
+[[gnu::always_inline]] inline void Stage(Fp* d, const Fp* t, size_t h, size_t begin, size_t end) {
+  for (size_t b = begin; b < end; b += 2 * h) Run<kSimd>(d + b, d + b + h, t, h);
+}
+
+VP_STARK_SIMD_CLONES void BlockStagesSimd(Fp* d, const Fp* tw, size_t block) {
+  BlockStages<true>(d, tw, block);
+}
+VP_STARK_SIMD_CLONES void StageSimd(Fp* d, const Fp* t, size_t h, size_t begin, size_t end) {
+  Stage<true>(d, t, h, begin, end);
+}
+VP_STARK_SIMD_CLONES void RunSimd(Fp* lo, Fp* hi, const Fp* t, size_t count) {
+  Run<true>(lo, hi, t, count);
+}
+VP_STARK_SIMD_CLONES void MulSimd(Fp* a, const Fp* b, size_t count) {
+  for (size_t i = 0; i < count; i += 8) Fp8Store(a + i, Fp8Mul(Fp8Load(a + i), Fp8Load(b + i)));
+}
+
+// a[i] *= b[i].
+void MulInPlace(Fp* a, const Fp* b, size_t count) {
+  const size_t vec = g_scalar ? 0 : count & ~size_t{7};
+  if (vec != 0) MulSimd(a, b, vec);
+  for (size_t i = vec; i < count; ++i) a[i] *= b[i];
+}
+
+// Butterflies of a transform whose input is already in bit-reversed order.
+void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw) {
   if (n <= 1) return;
-  const unsigned log_n = Log2(n);
-  const std::vector<Fp>& tw = Twiddles(log_n, inverse);
-  BitReverse(v, log_n);
-  Fp* d = v.data();
   [[maybe_unused]] const bool parallel = n >= kParallelThreshold;
+  const bool simd = !g_scalar && n >= 16;
   // Cache blocking: all stages whose butterflies stay inside a block of kBlock elements run
   // block by block (one pass over memory); the remaining stages make one pass each.
   constexpr size_t kBlock = size_t{1} << 11;
@@ -81,14 +145,12 @@ void Transform(std::span<Fp> v, bool inverse) {
   const long long num_blocks = static_cast<long long>(n / block);
 #pragma omp parallel for schedule(static) if (parallel)
   for (long long bb = 0; bb < num_blocks; ++bb) {
-    const size_t begin = static_cast<size_t>(bb) * block;
-    // stage 0: twiddle 1
-    for (size_t i = begin; i < begin + block; i += 2) {
-      const Fp x = d[i], y = d[i + 1];
-      d[i] = x + y;
-      d[i + 1] = x - y;
+    Fp* b = d + static_cast<size_t>(bb) * block;
+    if (simd) {
+      BlockStagesSimd(b, tw.data(), block);
+    } else {
+      BlockStages<false>(b, tw.data(), block);
     }
-    for (size_t h = 2; h < block; h *= 2) Butterflies(d, tw.data() + h, h, begin, begin + block);
   }
   for (size_t h = block; h < n; h *= 2) {
     const size_t span = 2 * h;
@@ -97,7 +159,11 @@ void Transform(std::span<Fp> v, bool inverse) {
 #pragma omp parallel for schedule(static) if (parallel)
       for (long long g = 0; g < groups; ++g) {
         const size_t b = static_cast<size_t>(g) * span;
-        Butterflies(d, tw.data() + h, h, b, b + span);
+        if (simd) {
+          StageSimd(d, tw.data() + h, h, b, b + span);
+        } else {
+          Stage<false>(d, tw.data() + h, h, b, b + span);
+        }
       }
     } else {
       // the last stage: split the j range
@@ -107,15 +173,39 @@ void Transform(std::span<Fp> v, bool inverse) {
 #pragma omp parallel for schedule(static) if (parallel)
       for (long long pidx = 0; pidx < parts; ++pidx) {
         const size_t j0 = static_cast<size_t>(pidx) * step;
-        for (size_t j = j0; j < j0 + step; ++j) {
-          const Fp x = d[j];
-          const Fp y = d[j + h] * t[j];
-          d[j] = x + y;
-          d[j + h] = x - y;
+        if (simd && step % 8 == 0) {
+          RunSimd(d + j0, d + j0 + h, t + j0, step);
+        } else {
+          Run<false>(d + j0, d + j0 + h, t + j0, step);
         }
       }
     }
   }
+}
+
+void Transform(std::span<Fp> v, bool inverse) {
+  const size_t n = v.size();
+  if (n <= 1) return;
+  const std::vector<Fp>& tw = Twiddles(Log2(n), inverse);
+  BitReverse(v);
+  TransformBitReversed(v.data(), n, tw);
+}
+
+// Bit-reversal permutation table for size 2^log_n, cached.
+const std::vector<uint32_t>& BitReversal(unsigned log_n) {
+  static std::mutex mu;
+  static std::map<unsigned, std::unique_ptr<std::vector<uint32_t>>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[log_n];
+  if (!slot) {
+    const size_t n = size_t{1} << log_n;
+    auto rev = std::make_unique<std::vector<uint32_t>>(n);
+    for (size_t i = 1; i < n; ++i) {
+      (*rev)[i] = static_cast<uint32_t>(((*rev)[i >> 1] >> 1) | ((i & 1) << (log_n - 1)));
+    }
+    slot = std::move(rev);
+  }
+  return *slot;
 }
 
 void ScaleByPowers(std::span<Fp> v, Fp base, Fp first) {
@@ -141,6 +231,41 @@ void Interpolate(std::span<Fp> values, Fp shift) {
   ScaleByPowers(values, shift.Inverse(), n_inv);
 }
 
+namespace {
+
+// Writes the evaluations of coeffs (size <= m) on the N/m cosets shift * w_N^t * <w_m> into
+// out[t * m .. (t + 1) * m), t < N/m, each coset in natural order. Point t + (N/m) j of the
+// domain shift * <w_N> is point j of coset t.
+void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, Fp shift, Fp* out) {
+  const size_t cosets = domain_size / m;
+  const unsigned log_m = Log2(m);
+  const Fp w = Fp::RootOfUnity(Log2(domain_size));
+  // coeffs[i] * (shift w^t)^i = (coeffs[i] * shift^i) * (w^i)^t: scale once by shift^i, then
+  // each coset multiplies by the running powers w^(i t).
+  // Both kept in bit-reversed order (the scaling is elementwise, so it commutes with the
+  // permutation): each coset then starts from a plain copy.
+  std::vector<Fp> base(m), step(m);
+  {
+    const std::vector<uint32_t>& rev = BitReversal(log_m);
+    Fp sp = Fp::One(), wp = Fp::One();
+    for (size_t i = 0; i < m; ++i) {
+      base[rev[i]] = i < coeffs.size() ? coeffs[i] * sp : Fp::Zero();
+      step[rev[i]] = wp;
+      sp *= shift;
+      wp *= w;
+    }
+  }
+  const std::vector<Fp>& tw = Twiddles(log_m, /*inverse=*/false);
+  for (size_t t = 0; t < cosets; ++t) {
+    Fp* dst = out + t * m;
+    std::copy(base.begin(), base.end(), dst);
+    TransformBitReversed(dst, m, tw);
+    if (t + 1 < cosets) MulInPlace(base.data(), step.data(), m);
+  }
+}
+
+}  // namespace
+
 std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, Fp shift) {
   std::vector<Fp> out(domain_size);
   size_t m = 1;  // smallest power of two >= coeffs.size()
@@ -150,31 +275,39 @@ std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, 
     Evaluate(out, shift);
     return out;
   }
-  // The domain shift * <w_N> is the union of the cosets shift * w_N^t * <w_m>, t < N/m: one
-  // size-m transform per coset (less work, and each fits in cache). Point t + (N/m) j of the
-  // domain is point j of coset t.
+  // One size-m transform per coset (less work, and each fits in cache), then interleave.
   const size_t cosets = domain_size / m;
-  const Fp w = Fp::RootOfUnity(Log2(domain_size));
-  // coeffs[i] * (shift w^t)^i = (coeffs[i] * shift^i) * (w^i)^t: scale once by shift^i, then
-  // each coset multiplies by the running powers w^(i t).
-  std::vector<Fp> base(m), step(m);
-  {
-    Fp sp = Fp::One(), wp = Fp::One();
-    for (size_t i = 0; i < m; ++i) {
-      base[i] = i < coeffs.size() ? coeffs[i] * sp : Fp::Zero();
-      step[i] = wp;
-      sp *= shift;
-      wp *= w;
-    }
-  }
-  std::vector<Fp> tmp(m);
+  const std::vector<Fp> by_coset = LowDegreeExtendCosets(coeffs, m, domain_size, shift);
   for (size_t t = 0; t < cosets; ++t) {
-    for (size_t i = 0; i < m; ++i) tmp[i] = base[i];
-    Transform(tmp, /*inverse=*/false);
-    for (size_t p = 0; p < m; ++p) out[t + cosets * p] = tmp[p];
-    for (size_t i = 0; i < m; ++i) base[i] *= step[i];
+    const Fp* src = by_coset.data() + t * m;
+    for (size_t p = 0; p < m; ++p) out[t + cosets * p] = src[p];
   }
   return out;
+}
+
+std::vector<Fp> LowDegreeExtendCosets(std::span<const Fp> coeffs, size_t coset_size,
+                                      size_t domain_size, Fp shift) {
+  std::vector<Fp> out(domain_size);
+  ExtendIntoCosets(coeffs, coset_size, domain_size, shift, out.data());
+  return out;
+}
+
+std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std::vector<Fp>>& coeffs,
+                                                          size_t coset_size, size_t domain_size, Fp shift) {
+  std::vector<std::vector<Fp>> out(coeffs.size());
+  const long long m = static_cast<long long>(coeffs.size());
+#pragma omp parallel for schedule(dynamic, 1) if (m > 1 && domain_size >= 1024)
+  for (long long c = 0; c < m; ++c) {
+    const auto i = static_cast<size_t>(c);
+    out[i] = LowDegreeExtendCosets(coeffs[i], coset_size, domain_size, shift);
+  }
+  return out;
+}
+
+bool SetNttScalarForTesting(bool scalar) {
+  const bool previous = g_scalar;
+  g_scalar = scalar;
+  return previous;
 }
 
 void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift) {

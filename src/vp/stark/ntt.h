@@ -23,10 +23,26 @@ void Interpolate(std::span<Fp> values, Fp shift = Fp::One());
 // Evaluates coeffs (size <= domain_size) on shift * <w_domain_size>.
 std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, Fp shift);
 
+// The same evaluations grouped by coset: with m = coset_size (a power of two >= coeffs.size(),
+// dividing domain_size), out[t * m + j] is the value at point t + (domain_size / m) * j of
+// shift * <w_domain_size>, i.e. point j of the coset shift * w^t * <w_m>. The prover keeps
+// its LDE columns in this order (no strided scatter, and row i+1 of the trace domain is the
+// next element within a coset).
+std::vector<Fp> LowDegreeExtendCosets(std::span<const Fp> coeffs, size_t coset_size,
+                                      size_t domain_size, Fp shift);
+
 // Applies Interpolate / LowDegreeExtend to each column, spreading columns over threads.
 void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift = Fp::One());
 std::vector<std::vector<Fp>> LowDegreeExtendColumns(const std::vector<std::vector<Fp>>& coeffs,
                                                     size_t domain_size, Fp shift);
+
+std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std::vector<Fp>>& coeffs,
+                                                          size_t coset_size, size_t domain_size, Fp shift);
+
+// Tests only: true routes every transform through the portable scalar loops, false through
+// the 8-lane kernels (packed.h; the default where they are compiled for the CPU). Returns the
+// previous setting. Not thread-safe: call before transforms start.
+bool SetNttScalarForTesting(bool scalar);
 
 // Product of two polynomials (coefficients, low degree first), by NTT when large.
 std::vector<Fp> PolyMul(std::span<const Fp> a, std::span<const Fp> b);

@@ -67,16 +67,6 @@ std::vector<std::array<uint64_t, 12>> ConstantsFrom(GrainLfsr& g, size_t width) 
   return out;
 }
 
-// Published internal diagonals minus one (HorizenLabs poseidon2, plain_implementations/src/
-// poseidon2/poseidon2_instance_goldilocks.rs, MAT_DIAG8_M_1 and MAT_DIAG12_M_1).
-constexpr std::array<uint64_t, 8> kDiag8MinusOne = {
-    0xa98811a1fed4e3a5, 0x1cc48b54f377e2a0, 0xe40cd4f6c5609a26, 0x11de79ebca97a4a3,
-    0x9177c73d8b7e929c, 0x2a6fe8085797e791, 0x3de6e93329f8d5ad, 0x3f7af9125da962fe};
-constexpr std::array<uint64_t, 12> kDiag12MinusOne = {
-    0xc3b6c08e23ba9300, 0xd84b5de94a324fb6, 0x0d0c371c5b35b84f, 0x7964f570e7188037,
-    0x5daf18bbd996604b, 0x6743bc47b9595257, 0x5528b9362c59bb70, 0xac45e25b7127b68b,
-    0xa2077d7dfbb606b5, 0xf3faac6faee378ae, 0x0c6388b51545e883, 0xd27dbb6944917b60};
-
 }  // namespace
 
 std::vector<std::array<uint64_t, 12>> GeneratePoseidon2RoundConstants(size_t width) {
@@ -98,7 +88,7 @@ const typename Poseidon2<W>::Constants& Poseidon2<W>::GetConstants() {
     }
     for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) c.partial[r] = Fp(rc[half + r][0]);
     for (size_t i = 0; i < W; ++i) {
-      c.diag_minus_one[i] = Fp(W == 8 ? kDiag8MinusOne[i % 8] : kDiag12MinusOne[i]);
+      c.diag_minus_one[i] = kDiagMinusOne[i];
     }
     return c;
   }();

@@ -41,6 +41,24 @@ class GrainLfsr {
 // rounds one (reported as a full row with zeros after the first entry).
 std::vector<std::array<uint64_t, 12>> GeneratePoseidon2RoundConstants(size_t width);
 
+// Published internal diagonals minus one (HorizenLabs poseidon2, plain_implementations/src/
+// poseidon2/poseidon2_instance_goldilocks.rs, MAT_DIAG8_M_1 and MAT_DIAG12_M_1). In the header
+// so that the internal layer, evaluated per row by AIRs, reads them without a call.
+inline constexpr std::array<uint64_t, 8> kPoseidon2Diag8MinusOne = {
+    0xa98811a1fed4e3a5, 0x1cc48b54f377e2a0, 0xe40cd4f6c5609a26, 0x11de79ebca97a4a3,
+    0x9177c73d8b7e929c, 0x2a6fe8085797e791, 0x3de6e93329f8d5ad, 0x3f7af9125da962fe};
+inline constexpr std::array<uint64_t, 12> kPoseidon2Diag12MinusOne = {
+    0xc3b6c08e23ba9300, 0xd84b5de94a324fb6, 0x0d0c371c5b35b84f, 0x7964f570e7188037,
+    0x5daf18bbd996604b, 0x6743bc47b9595257, 0x5528b9362c59bb70, 0xac45e25b7127b68b,
+    0xa2077d7dfbb606b5, 0xf3faac6faee378ae, 0x0c6388b51545e883, 0xd27dbb6944917b60};
+
+template <size_t W>
+constexpr std::array<Fp, W> Poseidon2DiagMinusOne() {
+  std::array<Fp, W> d{};
+  for (size_t i = 0; i < W; ++i) d[i] = Fp(W == 8 ? kPoseidon2Diag8MinusOne[i % 8] : kPoseidon2Diag12MinusOne[i % 12]);
+  return d;
+}
+
 template <size_t W>
 struct Poseidon2 {
   static_assert(W == 8 || W == 12, "Poseidon2 over Goldilocks: width 8 or 12");
@@ -55,17 +73,19 @@ struct Poseidon2 {
 
   static void Permute(State& s);
 
+  static constexpr std::array<Fp, W> kDiagMinusOne = Poseidon2DiagMinusOne<W>();
+
   // The linear layers, exposed for AIRs that recompute a permutation from witnessed
-  // S-box outputs.
+  // S-box outputs. Always inlined: AIRs call them per row of the evaluation domain.
   template <typename F>
-  static void ExternalLinear(std::array<F, W>& s);
+  [[gnu::always_inline]] static inline void ExternalLinear(std::array<F, W>& s);
   template <typename F>
-  static void InternalLinear(std::array<F, W>& s);
+  [[gnu::always_inline]] static inline void InternalLinear(std::array<F, W>& s);
 };
 
 template <size_t W>
 template <typename F>
-void Poseidon2<W>::ExternalLinear(std::array<F, W>& s) {
+inline void Poseidon2<W>::ExternalLinear(std::array<F, W>& s) {
   // Each 4-lane block times M4 = [[5,7,1,3],[4,6,1,1],[1,3,5,7],[1,1,4,6]], then add the sum of
   // the blocks lane-wise (the circ(2 M4, M4, ...) structure).
   for (size_t i = 0; i < W; i += 4) {
@@ -89,15 +109,15 @@ void Poseidon2<W>::ExternalLinear(std::array<F, W>& s) {
 
 template <size_t W>
 template <typename F>
-void Poseidon2<W>::InternalLinear(std::array<F, W>& s) {
-  const auto& d = GetConstants().diag_minus_one;
+inline void Poseidon2<W>::InternalLinear(std::array<F, W>& s) {
+  const auto& d = kDiagMinusOne;
   F sum = s[0];
   for (size_t i = 1; i < W; ++i) sum = sum + s[i];
   for (size_t i = 0; i < W; ++i) s[i] = s[i] * d[i] + sum;
 }
 
 template <typename F>
-inline F Pow7(F x) {
+[[gnu::always_inline]] inline F Pow7(F x) {
   const F x2 = x * x;
   const F x3 = x2 * x;
   const F x4 = x2 * x2;

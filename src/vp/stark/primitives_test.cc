@@ -12,7 +12,11 @@
 #include "vp/stark/field.h"
 #include "vp/stark/merkle.h"
 #include "vp/stark/ntt.h"
+#include "vp/stark/packed.h"
 #include "vp/stark/poseidon2.h"
+
+// The packed tests hold 64-byte vectors in locals; GCC notes the ABI of such values once.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace vp::stark {
 namespace {
@@ -145,6 +149,89 @@ TEST(NttTest, LowDegreeExtensionKeepsTheSamePolynomial) {
   EXPECT_EQ(lde[3], (EvaluatePolynomial<Fp, Fp>(coeffs, Fp::Generator() * w.Pow(3))));
 }
 
+// The 8-lane arithmetic must agree with Fp lane by lane, including the carry, borrow and
+// reduction corner cases (operands and products near p, 2^32, 2^63, 2^64).
+TEST(PackedFieldTest, LanesMatchScalarArithmetic) {
+  std::mt19937_64 rng(TestSeed() + 5);
+  const uint64_t p = Fp::kModulus;
+  const std::vector<uint64_t> edges = {0, 1, 2, p - 1, p - 2, p / 2, p / 2 + 1, 0xFFFFFFFFULL, 0x100000000ULL,
+                                       0xFFFFFFFEFFFFFFFFULL, 0x8000000000000000ULL, 0x7FFFFFFFFFFFFFFFULL,
+                                       0xFFFFFFFF00000000ULL, 0x00000000FFFFFFFFULL * 3};
+  std::vector<Fp> pool;
+  for (uint64_t e : edges) pool.push_back(Fp(e));
+  for (int i = 0; i < 200; ++i) pool.push_back(RandFp(rng));
+  for (int round = 0; round < 4000; ++round) {
+    Fp a[8], b[8];
+    for (size_t j = 0; j < 8; ++j) {
+      a[j] = pool[rng() % pool.size()];
+      b[j] = pool[rng() % pool.size()];
+    }
+    Fp sum[8], diff[8], prod[8];
+    Fp8Store(sum, Fp8Add(Fp8Load(a), Fp8Load(b)));
+    Fp8Store(diff, Fp8Sub(Fp8Load(a), Fp8Load(b)));
+    Fp8Store(prod, Fp8Mul(Fp8Load(a), Fp8Load(b)));
+    const PackedFp pa = PackedFp::Load(a), pb = PackedFp::Load(b);
+    for (size_t j = 0; j < 8; ++j) {
+      ASSERT_EQ(sum[j], a[j] + b[j]) << a[j].value() << " " << b[j].value();
+      ASSERT_EQ(diff[j], a[j] - b[j]) << a[j].value() << " " << b[j].value();
+      ASSERT_EQ(prod[j], a[j] * b[j]) << a[j].value() << " " << b[j].value();
+      ASSERT_EQ((pa * pb + pa - b[0]).Lane(j), a[j] * b[j] + a[j] - b[0]);
+    }
+  }
+}
+
+// The 8-lane transform kernels (the default where compiled for the CPU) and the portable
+// scalar loops give the same transforms, for every size around the blocking and threading
+// thresholds, both directions, with and without a coset shift.
+TEST(NttTest, PackedKernelsMatchScalarLoops) {
+  std::mt19937_64 rng(TestSeed() + 6);
+  for (size_t log_n = 0; log_n <= 15; ++log_n) {
+    const size_t n = size_t{1} << log_n;
+    std::vector<Fp> coeffs(n);
+    for (auto& c : coeffs) c = RandFp(rng);
+    for (Fp shift : {Fp::One(), Fp::Generator()}) {
+      std::vector<Fp> scalar = coeffs, packed = coeffs;
+      const bool previous = SetNttScalarForTesting(true);
+      Evaluate(scalar, shift);
+      SetNttScalarForTesting(false);
+      Evaluate(packed, shift);
+      ASSERT_EQ(packed, scalar) << "evaluate 2^" << log_n;
+      Interpolate(packed, shift);
+      SetNttScalarForTesting(true);
+      Interpolate(scalar, shift);
+      SetNttScalarForTesting(previous);
+      ASSERT_EQ(packed, scalar) << "interpolate 2^" << log_n;
+      ASSERT_EQ(packed, coeffs);
+    }
+  }
+}
+
+// The coset-major extension is the natural-order one with its points regrouped by coset.
+TEST(NttTest, CosetMajorExtensionRegroupsTheNaturalOrder) {
+  std::mt19937_64 rng(TestSeed() + 7);
+  for (size_t m : {size_t{4}, size_t{16}, size_t{64}, size_t{256}, size_t{8192}}) {
+    for (size_t blowup : {size_t{1}, size_t{2}, size_t{8}}) {
+      for (size_t used : {m, m / 2 + 1}) {
+        std::vector<Fp> coeffs(used);
+        for (auto& c : coeffs) c = RandFp(rng);
+        const size_t big = m * blowup;
+        const std::vector<Fp> natural = LowDegreeExtend(coeffs, big, Fp::Generator());
+        for (bool scalar : {true, false}) {
+          const bool previous = SetNttScalarForTesting(scalar);
+          const std::vector<Fp> by_coset = LowDegreeExtendCosets(coeffs, m, big, Fp::Generator());
+          SetNttScalarForTesting(previous);
+          ASSERT_EQ(by_coset.size(), big);
+          for (size_t t = 0; t < blowup; ++t) {
+            for (size_t j = 0; j < m; ++j) {
+              ASSERT_EQ(by_coset[t * m + j], natural[t + blowup * j]) << m << " " << blowup << " " << t << " " << j;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // BLAKE3 official test vectors (BLAKE3-team/BLAKE3 test_vectors/test_vectors.json): input is
 // the repeating sequence 0..250; the first 32 bytes of the extended output are the hash.
 TEST(Blake3Test, OfficialVectors) {
@@ -253,7 +340,10 @@ namespace vp::stark {
 namespace {
 
 TEST(Blake3Test, Batch8MatchesOneShot) {
-  for (size_t len : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{720}, size_t{1024}}) {
+  // Past 1024 bytes the inputs span several chunks (tree of 2, 3, 4, 5 and 9 chunks).
+  for (size_t len : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{720}, size_t{1024},
+                     size_t{1025}, size_t{1200}, size_t{2048}, size_t{3000}, size_t{4096}, size_t{5000},
+                     size_t{8193}}) {
     std::vector<Bytes> inputs(8, Bytes(len));
     const uint8_t* ptrs[8];
     for (size_t lane = 0; lane < 8; ++lane) {
@@ -263,6 +353,45 @@ TEST(Blake3Test, Batch8MatchesOneShot) {
     Digest out[8];
     Blake3Batch8(ptrs, len, out);
     for (size_t lane = 0; lane < 8; ++lane) EXPECT_EQ(out[lane], Blake3(inputs[lane])) << len << " " << lane;
+    Digest key{};
+    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(3 * i + 1);
+    Blake3Batch8(ptrs, len, out, &key);
+    for (size_t lane = 0; lane < 8; ++lane) {
+      EXPECT_EQ(out[lane], Blake3Keyed(key, inputs[lane])) << "keyed " << len << " " << lane;
+    }
+  }
+}
+
+TEST(MerkleTest, HashRowsMatchesHashLeafForWideRows) {
+  // 146 columns plus a salt is 1200 bytes: wider than one BLAKE3 chunk (the tally AIR's rows).
+  for (size_t width : {size_t{1}, size_t{86}, size_t{146}, size_t{300}}) {
+    const size_t n = 128;
+    std::vector<std::vector<Fp>> cols(width, std::vector<Fp>(n));
+    for (size_t c = 0; c < width; ++c) {
+      for (size_t i = 0; i < n; ++i) cols[c][i] = Fp(c * 1000003 + i * 7919 + 0xFFFFFFFF00000000ULL);
+    }
+    std::vector<const std::vector<Fp>*> ptrs;
+    for (const auto& c : cols) ptrs.push_back(&c);
+    std::vector<Salt> salts(n);
+    for (size_t i = 0; i < n; ++i) salts[i][i % 32] = static_cast<uint8_t>(i + 1);
+    const std::vector<Digest> plain = HashRows(ptrs, n, {}), salted = HashRows(ptrs, n, salts);
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<Fp> row(width);
+      for (size_t c = 0; c < width; ++c) row[c] = cols[c][i];
+      EXPECT_EQ(plain[i], HashLeaf(row, nullptr)) << width << " " << i;
+      EXPECT_EQ(salted[i], HashLeaf(row, &salts[i])) << width << " " << i;
+    }
+    // Coset-major columns (2^c cosets of n / 2^c): row i is element (i mod 2^c) n/2^c + i/2^c.
+    for (unsigned log_cosets : {1u, 2u, 3u, 4u}) {
+      const size_t coset = n >> log_cosets;
+      const std::vector<Digest> grouped = HashRows(ptrs, n, salts, log_cosets);
+      for (size_t i = 0; i < n; ++i) {
+        const size_t at = (i % (size_t{1} << log_cosets)) * coset + (i >> log_cosets);
+        std::vector<Fp> row(width);
+        for (size_t c = 0; c < width; ++c) row[c] = cols[c][at];
+        EXPECT_EQ(grouped[i], HashLeaf(row, &salts[i])) << width << " " << log_cosets << " " << i;
+      }
+    }
   }
 }
 

@@ -9,6 +9,11 @@
 #include "vp/stark/layout.h"
 #include "vp/stark/merkle.h"
 #include "vp/stark/ntt.h"
+#include "vp/stark/packed.h"
+
+// GCC notes once per file that 64-byte vectors would be passed differently without AVX-512;
+// no function here takes or returns one by value (packed.h's helpers are always inlined).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace vp::stark {
 namespace {
@@ -36,17 +41,25 @@ struct DotAccumulator {
 };
 
 // A committed table: coefficients (kept for out-of-domain evaluation), LDE columns, salts
-// and the Merkle tree over LDE rows.
+// and the Merkle tree over LDE rows. The LDE columns are grouped by coset of the trace
+// domain (LowDegreeExtendCosets): LDE point i is element At(i) of each column.
 struct Committed {
   std::vector<std::vector<Fp>> coeffs;
   std::vector<std::vector<Fp>> lde;
+  size_t coset_size = 0;
+  unsigned log_cosets = 0;
   std::vector<Salt> salts;
   std::unique_ptr<MerkleTree> tree;
+  size_t At(size_t i) const {
+    return (i & ((size_t{1} << log_cosets) - 1)) * coset_size + (i >> log_cosets);
+  }
 };
 
 Committed Commit(std::vector<std::vector<Fp>> coeffs, const StarkLayout& l, RandomSource& rng) {
   Committed c;
-  c.lde = LowDegreeExtendColumns(coeffs, l.lde, DomainOffset());
+  c.coset_size = l.n;
+  c.log_cosets = l.log_lde - l.log_n;
+  c.lde = LowDegreeExtendColumnsCosets(coeffs, l.n, l.lde, DomainOffset());
   c.coeffs = std::move(coeffs);
   if (l.zk) {
     c.salts.resize(l.lde);
@@ -54,7 +67,7 @@ Committed Commit(std::vector<std::vector<Fp>> coeffs, const StarkLayout& l, Rand
   }
   std::vector<const std::vector<Fp>*> cols;
   for (const auto& col : c.lde) cols.push_back(&col);
-  c.tree = std::make_unique<MerkleTree>(MerkleTree::Build(HashRows(cols, l.lde, c.salts)));
+  c.tree = std::make_unique<MerkleTree>(MerkleTree::Build(HashRows(cols, l.lde, c.salts, c.log_cosets)));
   return c;
 }
 
@@ -74,7 +87,8 @@ TreeOpening OpenRows(const Committed& c, std::span<const size_t> positions) {
   TreeOpening o;
   for (size_t p : positions) {
     std::vector<Fp> row(c.lde.size());
-    for (size_t j = 0; j < c.lde.size(); ++j) row[j] = c.lde[j][p];
+    const size_t at = c.At(p);
+    for (size_t j = 0; j < c.lde.size(); ++j) row[j] = c.lde[j][at];
     o.rows.push_back(std::move(row));
     if (!c.salts.empty()) o.salts.push_back(c.salts[p]);
   }
@@ -82,14 +96,237 @@ TreeOpening OpenRows(const Committed& c, std::span<const size_t> positions) {
   return o;
 }
 
-Fp2 EvalExt(const std::vector<Fp>& re, const std::vector<Fp>& im, Fp2 z) {
-  return EvaluatePolynomial<Fp, Fp2>(re, z) + kU * EvaluatePolynomial<Fp, Fp2>(im, z);
+// x^0 .. x^(count-1).
+std::vector<Fp2> Powers(Fp2 x, size_t count) {
+  std::vector<Fp2> out(count);
+  Fp2 p = Fp2::One();
+  for (auto& e : out) {
+    e = p;
+    p *= x;
+  }
+  return out;
+}
+
+// sum_i coeffs[i] * pows[i] (pows at least as long as coeffs).
+Fp2 DotPowers(const std::vector<Fp>& coeffs, const std::vector<Fp2>& pows) {
+  DotAccumulator re, im;
+  for (size_t i = 0; i < coeffs.size(); ++i) {
+    re.Add(coeffs[i].value(), pows[i].c0().value());
+    im.Add(coeffs[i].value(), pows[i].c1().value());
+  }
+  return Fp2(re.Reduce(), im.Reduce());
+}
+
+// The extension-valued polynomial re + u * im at the point whose powers are pows.
+Fp2 DotPowersExt(const std::vector<Fp>& re, const std::vector<Fp>& im, const std::vector<Fp2>& pows) {
+  return DotPowers(re, pows) + kU * DotPowers(im, pows);
 }
 
 std::vector<size_t> SortedUnique(std::vector<size_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
+}
+
+// Inputs of the composition loop (step 3 of Prove), shared by all threads.
+struct ComposeContext {
+  const Air* air = nullptr;
+  const StarkLayout* l = nullptr;
+  const std::vector<std::vector<Fp>>* main_e = nullptr;  // coset-major trace views
+  const std::vector<std::vector<Fp>>* aux_e = nullptr;
+  size_t coset_step = 1;  // evaluation coset te is stored coset te * coset_step
+  size_t e_cosets = 1;    // evaluation point i = te + e_cosets * p
+  const std::vector<std::vector<Fp>>* periodic_tables = nullptr;
+  const std::vector<std::vector<Fp>>* zinv = nullptr;  // coset-major
+  const std::vector<uint64_t>* alpha_re = nullptr;
+  const std::vector<uint64_t>* alpha_im = nullptr;
+  const std::vector<size_t>* main_domain = nullptr;
+  const std::vector<Fp2>* alpha_pows = nullptr;
+  std::span<const Fp2> aux_rand;
+  Fp* h_re = nullptr;  // natural order
+  Fp* h_im = nullptr;
+};
+
+// Per-thread buffers of the composition loop.
+struct ComposeScratch {
+  std::vector<Fp> cur, nxt, per, out_main;
+  std::vector<Fp2> cur2, nxt2, acur, anxt, per2, out_aux;
+  std::vector<PackedFp> pcur, pnxt, pper, pout;
+  std::vector<Fp> trans;  // main outputs of eight rows, constraint-major
+  ComposeScratch(const ComposeContext& cx, bool packed) {
+    const StarkLayout& l = *cx.l;
+    const size_t np = cx.periodic_tables->size();
+    cur.resize(l.main_width);
+    nxt.resize(l.main_width);
+    per.resize(np);
+    out_main.resize(l.main_constraints.size());
+    if (l.aux_width > 0) {
+      cur2.resize(l.main_width);
+      nxt2.resize(l.main_width);
+      acur.resize(l.aux_width);
+      anxt.resize(l.aux_width);
+      per2.resize(np);
+      out_aux.resize(l.aux_constraints.size());
+    }
+    trans.resize(8 * l.main_constraints.size());
+    if (packed) {
+      pcur.resize(l.main_width);
+      pnxt.resize(l.main_width);
+      pper.resize(np);
+      pout.resize(l.main_constraints.size());
+    }
+  }
+};
+
+// Adds the auxiliary constraints of the point whose main frame is in sc.cur / sc.nxt and
+// periodic values in sc.per to the per-domain sums acc.
+void AddAux(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
+  const StarkLayout& l = *cx.l;
+  const size_t te = k / l.n, p = k % l.n;
+  const size_t base = te * cx.coset_step * l.n;
+  const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
+  const auto& aux_e = *cx.aux_e;
+  for (size_t c = 0; c < l.main_width; ++c) {
+    sc.cur2[c] = sc.cur[c];
+    sc.nxt2[c] = sc.nxt[c];
+  }
+  for (size_t c = 0; c < l.aux_width; ++c) {
+    sc.acur[c] = Fp2(aux_e[2 * c][at], aux_e[2 * c + 1][at]);
+    sc.anxt[c] = Fp2(aux_e[2 * c][at_next], aux_e[2 * c + 1][at_next]);
+  }
+  for (size_t q = 0; q < sc.per.size(); ++q) sc.per2[q] = sc.per[q];
+  cx.air->EvaluateAux(Frame<Fp2>{sc.cur2, sc.nxt2}, Frame<Fp2>{sc.acur, sc.anxt}, sc.per2,
+                      cx.aux_rand, sc.out_aux);
+  const size_t num_main_c = l.main_constraints.size();
+  for (size_t q = 0; q < sc.out_aux.size(); ++q) {
+    acc[static_cast<size_t>(l.aux_constraints[q].domain)] += (*cx.alpha_pows)[num_main_c + q] * sc.out_aux[q];
+  }
+}
+
+// Writes H at the point from the per-domain sums acc (main and aux constraints).
+void WriteH(const ComposeContext& cx, size_t k, const Fp2* acc) {
+  const StarkLayout& l = *cx.l;
+  const size_t i = k / l.n + cx.e_cosets * (k % l.n);
+  Fp2 h = Fp2::Zero();
+  for (size_t d = 0; d < kNumConstraintDomains; ++d) h += acc[d] * (*cx.zinv)[d][k];
+  cx.h_re[i] = h.c0();
+  cx.h_im[i] = h.c1();
+}
+
+void FinishPoint(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
+  if (cx.l->aux_width > 0) AddAux(cx, sc, k, acc);
+  WriteH(cx, k, acc);
+}
+
+// Loads the main frame and periodic values of point k into sc.cur / sc.nxt / sc.per.
+void LoadRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
+  const StarkLayout& l = *cx.l;
+  const size_t te = k / l.n, p = k % l.n;
+  const size_t i = te + cx.e_cosets * p;
+  // The current and next rows are adjacent within one coset.
+  const size_t base = te * cx.coset_step * l.n;
+  const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
+  const auto& main_e = *cx.main_e;
+  for (size_t c = 0; c < l.main_width; ++c) {
+    sc.cur[c] = main_e[c][at];
+    sc.nxt[c] = main_e[c][at_next];
+  }
+  const auto& tables = *cx.periodic_tables;
+  for (size_t q = 0; q < tables.size(); ++q) sc.per[q] = tables[q][i % tables[q].size()];
+}
+
+// Eight consecutive points of one coset through Air::EvaluateMain row by row, with the
+// alpha-combination of the main constraints packed (sc.pout holds the outputs transposed).
+VP_STARK_SIMD_CLONES void ComposeRows8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
+  const StarkLayout& l = *cx.l;
+  const size_t num_main_c = sc.out_main.size();
+  Fp2 aux_acc[8][kNumConstraintDomains];
+  for (size_t j = 0; j < 8; ++j) {
+    LoadRow(cx, sc, k + j);
+    cx.air->EvaluateMain(Frame<Fp>{sc.cur, sc.nxt}, sc.per, sc.out_main);
+    for (size_t q = 0; q < num_main_c; ++q) sc.trans[q * 8 + j] = sc.out_main[q];
+    for (size_t d = 0; d < kNumConstraintDomains; ++d) aux_acc[j][d] = Fp2::Zero();
+    if (l.aux_width > 0) AddAux(cx, sc, k + j, aux_acc[j]);
+  }
+  PackedFp are[kNumConstraintDomains], aim[kNumConstraintDomains];
+  const auto& dom = *cx.main_domain;
+  for (size_t q = 0; q < num_main_c; ++q) {
+    const size_t d = dom[q];
+    const PackedFp v = PackedFp::Load(sc.trans.data() + q * 8);
+    are[d] += v * Fp((*cx.alpha_re)[q]);
+    aim[d] += v * Fp((*cx.alpha_im)[q]);
+  }
+  for (size_t j = 0; j < 8; ++j) {
+    Fp2 acc[kNumConstraintDomains];
+    for (size_t d = 0; d < kNumConstraintDomains; ++d) {
+      acc[d] = Fp2(are[d].Lane(j), aim[d].Lane(j)) + aux_acc[j][d];
+    }
+    WriteH(cx, k + j, acc);
+  }
+}
+
+// One evaluation point (coset-major index k), row by row through Air::EvaluateMain.
+void ComposeRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
+  LoadRow(cx, sc, k);
+  cx.air->EvaluateMain(Frame<Fp>{sc.cur, sc.nxt}, sc.per, sc.out_main);
+  DotAccumulator dre[kNumConstraintDomains], dim[kNumConstraintDomains];
+  const auto& dom = *cx.main_domain;
+  for (size_t q = 0; q < sc.out_main.size(); ++q) {
+    const size_t d = dom[q];
+    dre[d].Add((*cx.alpha_re)[q], sc.out_main[q].value());
+    dim[d].Add((*cx.alpha_im)[q], sc.out_main[q].value());
+  }
+  Fp2 acc[kNumConstraintDomains];
+  for (size_t d = 0; d < kNumConstraintDomains; ++d) acc[d] = Fp2(dre[d].Reduce(), dim[d].Reduce());
+  FinishPoint(cx, sc, k, acc);
+}
+
+// Eight consecutive points of one coset (k a multiple of 8, n >= 8) through
+// Air::EvaluateMainPacked; the alpha-combination is packed too. Same values as ComposeRow.
+VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
+  const StarkLayout& l = *cx.l;
+  const size_t te = k / l.n, p = k % l.n;
+  const size_t base = te * cx.coset_step * l.n;
+  const auto& main_e = *cx.main_e;
+  const bool wraps = p + 8 == l.n;  // the last point's next row is the coset's first
+  for (size_t c = 0; c < l.main_width; ++c) {
+    const Fp* col = main_e[c].data() + base;
+    sc.pcur[c] = PackedFp::Load(col + p);
+    if (!wraps) {
+      sc.pnxt[c] = PackedFp::Load(col + p + 1);
+    } else {
+      Fp tmp[8];
+      for (size_t j = 0; j < 7; ++j) tmp[j] = col[p + 1 + j];
+      tmp[7] = col[0];
+      sc.pnxt[c] = PackedFp::Load(tmp);
+    }
+  }
+  const auto& tables = *cx.periodic_tables;
+  for (size_t q = 0; q < tables.size(); ++q) {
+    Fp tmp[8];
+    for (size_t j = 0; j < 8; ++j) tmp[j] = tables[q][(te + cx.e_cosets * (p + j)) % tables[q].size()];
+    sc.pper[q] = PackedFp::Load(tmp);
+  }
+  cx.air->EvaluateMainPacked(Frame<PackedFp>{sc.pcur, sc.pnxt}, sc.pper, sc.pout);
+  PackedFp are[kNumConstraintDomains], aim[kNumConstraintDomains];
+  const auto& dom = *cx.main_domain;
+  for (size_t q = 0; q < sc.pout.size(); ++q) {
+    const size_t d = dom[q];
+    are[d] += sc.pout[q] * Fp((*cx.alpha_re)[q]);
+    aim[d] += sc.pout[q] * Fp((*cx.alpha_im)[q]);
+  }
+  for (size_t j = 0; j < 8; ++j) {
+    if (l.aux_width > 0) {
+      for (size_t c = 0; c < l.main_width; ++c) {
+        sc.cur[c] = sc.pcur[c].Lane(j);
+        sc.nxt[c] = sc.pnxt[c].Lane(j);
+      }
+      for (size_t q = 0; q < tables.size(); ++q) sc.per[q] = sc.pper[q].Lane(j);
+    }
+    Fp2 acc[kNumConstraintDomains];
+    for (size_t d = 0; d < kNumConstraintDomains; ++d) acc[d] = Fp2(are[d].Lane(j), aim[d].Lane(j));
+    FinishPoint(cx, sc, k + j, acc);
+  }
 }
 
 }  // namespace
@@ -162,32 +399,36 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   }
   const size_t E = l.eval;
   const Fp offset = DomainOffset();
-  // Trace values on the evaluation coset: a strided view of the LDE when E <= N.
+  // Trace values on the evaluation coset, grouped by coset of the trace domain: coset te of
+  // the evaluation domain (E / n cosets) is coset te * coset_step of the stored LDE when
+  // E <= N, or of a separate extension to E points otherwise.
   std::vector<std::vector<Fp>> main_e_owned, aux_e_owned;
   const std::vector<std::vector<Fp>>* main_e = &main.lde;
   const std::vector<std::vector<Fp>>* aux_e = &aux.lde;
-  size_t stride = 1;
+  size_t coset_step = 1;
   if (E <= l.lde) {
-    stride = l.lde / E;
+    coset_step = l.lde / E;
   } else {
-    main_e_owned = LowDegreeExtendColumns(main.coeffs, E, offset);
+    main_e_owned = LowDegreeExtendColumnsCosets(main.coeffs, l.n, E, offset);
     main_e = &main_e_owned;
     if (has_aux) {
-      aux_e_owned = LowDegreeExtendColumns(aux.coeffs, E, offset);
+      aux_e_owned = LowDegreeExtendColumnsCosets(aux.coeffs, l.n, E, offset);
       aux_e = &aux_e_owned;
     }
   }
-  // Divisor inverses per constraint domain.
+  const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
+  // Divisor inverses per constraint domain, in coset-major order like the trace views:
+  // element te * n + p belongs to evaluation point te + e_cosets * p.
   std::vector<std::vector<Fp>> zinv(kNumConstraintDomains, std::vector<Fp>(E));
   {
     const Fp g = Fp::RootOfUnity(l.log_n);
     const Fp we = Fp::RootOfUnity(Log2(E));
-    const size_t period = E / l.n;  // x^n repeats with this period on the coset
-    std::vector<Fp> vanish_inv(period);
+    // x^n - 1 depends only on the coset: x^n = (offset we^te)^n since (g^p)^n = 1.
+    std::vector<Fp> vanish_inv(e_cosets);
     {
       const Fp wp = we.Pow(l.n);
       Fp xn = offset.Pow(l.n);
-      for (size_t i = 0; i < period; ++i) {
+      for (size_t i = 0; i < e_cosets; ++i) {
         vanish_inv[i] = xn - Fp::One();
         xn *= wp;
       }
@@ -202,21 +443,23 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
         gi *= g;
       }
     }
-    const std::vector<Fp> prod_every = LowDegreeExtend(PolyFromRoots(excluded_roots), E, offset);
+    const std::vector<Fp> prod_every = LowDegreeExtendCosets(PolyFromRoots(excluded_roots), l.n, E, offset);
     const Fp g_last = g.Pow(l.u - 1);
-    const long long chunk = 1 << 12;
+    const long long chunk = static_cast<long long>(std::min<size_t>(size_t{1} << 12, l.n));
     const long long num_chunks = (static_cast<long long>(E) + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (num_chunks > 1)
     for (long long cidx = 0; cidx < num_chunks; ++cidx) {
+      // A chunk lies inside one coset (chunk divides n).
       const auto begin = static_cast<size_t>(cidx * chunk);
       const size_t end = std::min(begin + static_cast<size_t>(chunk), E);
-      Fp x = offset * we.Pow(begin);
-      for (size_t i = begin; i < end; ++i, x *= we) {
-        const Fp vinv = vanish_inv[i % period];
-        zinv[0][i] = prod_every[i] * vinv;
-        zinv[1][i] = prod_every[i] * (x - g_last) * vinv;
-        zinv[2][i] = x - Fp::One();
-        zinv[3][i] = x - g_last;
+      const size_t te = begin / l.n;
+      Fp x = offset * we.Pow(te) * g.Pow(begin % l.n);
+      const Fp vinv = vanish_inv[te];
+      for (size_t k = begin; k < end; ++k, x *= g) {
+        zinv[0][k] = prod_every[k] * vinv;
+        zinv[1][k] = prod_every[k] * (x - g_last) * vinv;
+        zinv[2][k] = x - Fp::One();
+        zinv[3][k] = x - g_last;
       }
     }
     BatchInverse(std::span<Fp>(zinv[2]));
@@ -239,59 +482,41 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     main_domain[k] = static_cast<size_t>(l.main_constraints[k].domain);
   }
   {
-    const long long e_ll = static_cast<long long>(E);
-    const size_t next_shift = E / l.n;
+    ComposeContext cx;
+    cx.air = &air;
+    cx.l = &l;
+    cx.main_e = main_e;
+    cx.aux_e = aux_e;
+    cx.coset_step = coset_step;
+    cx.e_cosets = e_cosets;
+    cx.periodic_tables = &periodic_tables;
+    cx.zinv = &zinv;
+    cx.alpha_re = &alpha_re;
+    cx.alpha_im = &alpha_im;
+    cx.main_domain = &main_domain;
+    cx.alpha_pows = &alpha_pows;
+    cx.aux_rand = aux_rand;
+    cx.h_re = h_re.data();
+    cx.h_im = h_im.data();
+    // Eight points of a coset at a time (n is a power of two >= 4): packed rows when the AIR
+    // evaluates them, else row by row with the combination packed.
+    const bool by8 = l.n % 8 == 0;
+    const bool packed = by8 && air.HasPackedMain();
+    const size_t group = by8 ? 8 : 1;
+    const long long num_groups = static_cast<long long>(E / group);
 #pragma omp parallel if (E >= 4096)
     {
-      std::vector<Fp> cur(l.main_width), nxt(l.main_width), per(periodic_tables.size());
-      std::vector<Fp> out_main(num_main_c);
-      std::vector<Fp2> cur2, nxt2, acur, anxt, per2, out_aux(num_aux_c);
-      if (has_aux) {
-        cur2.resize(l.main_width);
-        nxt2.resize(l.main_width);
-        acur.resize(l.aux_width);
-        anxt.resize(l.aux_width);
-        per2.resize(periodic_tables.size());
-      }
+      ComposeScratch sc(cx, packed);
 #pragma omp for schedule(static)
-      for (long long ii = 0; ii < e_ll; ++ii) {
-        const auto i = static_cast<size_t>(ii);
-        const size_t j = (i + next_shift) % E;
-        for (size_t c = 0; c < l.main_width; ++c) {
-          cur[c] = (*main_e)[c][i * stride];
-          nxt[c] = (*main_e)[c][j * stride];
+      for (long long gg = 0; gg < num_groups; ++gg) {
+        const size_t k = static_cast<size_t>(gg) * group;
+        if (packed) {
+          ComposePacked8(cx, sc, k);
+        } else if (by8) {
+          ComposeRows8(cx, sc, k);
+        } else {
+          ComposeRow(cx, sc, k);
         }
-        for (size_t k = 0; k < periodic_tables.size(); ++k) {
-          per[k] = periodic_tables[k][i % periodic_tables[k].size()];
-        }
-        air.EvaluateMain(Frame<Fp>{cur, nxt}, per, out_main);
-        DotAccumulator dre[kNumConstraintDomains], dim[kNumConstraintDomains];
-        for (size_t k = 0; k < num_main_c; ++k) {
-          const size_t d = main_domain[k];
-          dre[d].Add(alpha_re[k], out_main[k].value());
-          dim[d].Add(alpha_im[k], out_main[k].value());
-        }
-        Fp2 acc[kNumConstraintDomains];
-        for (size_t d = 0; d < kNumConstraintDomains; ++d) acc[d] = Fp2(dre[d].Reduce(), dim[d].Reduce());
-        if (has_aux) {
-          for (size_t c = 0; c < l.main_width; ++c) {
-            cur2[c] = cur[c];
-            nxt2[c] = nxt[c];
-          }
-          for (size_t c = 0; c < l.aux_width; ++c) {
-            acur[c] = Fp2((*aux_e)[2 * c][i * stride], (*aux_e)[2 * c + 1][i * stride]);
-            anxt[c] = Fp2((*aux_e)[2 * c][j * stride], (*aux_e)[2 * c + 1][j * stride]);
-          }
-          for (size_t k = 0; k < per.size(); ++k) per2[k] = per[k];
-          air.EvaluateAux(Frame<Fp2>{cur2, nxt2}, Frame<Fp2>{acur, anxt}, per2, aux_rand, out_aux);
-          for (size_t k = 0; k < num_aux_c; ++k) {
-            acc[static_cast<size_t>(l.aux_constraints[k].domain)] += alpha_pows[num_main_c + k] * out_aux[k];
-          }
-        }
-        Fp2 h = Fp2::Zero();
-        for (size_t d = 0; d < kNumConstraintDomains; ++d) h += acc[d] * zinv[d][i];
-        h_re[i] = h.c0();
-        h_im[i] = h.c1();
       }
     }
   }
@@ -347,23 +572,33 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   ASSIGN_OR_RETURN(const Fp2 z, DrawOodPoint(ch, l));
   const Fp g = Fp::RootOfUnity(l.log_n);
   const Fp2 zg = z * g;
+  // Every column has n coefficients: tables of z^i and (zg)^i turn each evaluation into two
+  // dot products with one reduction each (independent multiplications, unlike Horner).
+  const std::vector<Fp2> z_pows = Powers(z, l.n), zg_pows = Powers(zg, l.n);
   proof.ood_main_current.resize(l.main_width);
   proof.ood_main_next.resize(l.main_width);
+  proof.ood_aux_current.resize(l.aux_width);
+  proof.ood_aux_next.resize(l.aux_width);
+  proof.ood_composition.resize(D);
   {
-    const long long w = static_cast<long long>(l.main_width);
+    // Tasks: main columns (two points each), aux columns (two points), segments (one).
+    const size_t tasks = l.main_width + l.aux_width + D;
+    const long long w = static_cast<long long>(tasks);
 #pragma omp parallel for schedule(dynamic, 1) if (l.n >= 1024)
     for (long long cc = 0; cc < w; ++cc) {
       const auto c = static_cast<size_t>(cc);
-      proof.ood_main_current[c] = EvaluatePolynomial<Fp, Fp2>(main.coeffs[c], z);
-      proof.ood_main_next[c] = EvaluatePolynomial<Fp, Fp2>(main.coeffs[c], zg);
+      if (c < l.main_width) {
+        proof.ood_main_current[c] = DotPowers(main.coeffs[c], z_pows);
+        proof.ood_main_next[c] = DotPowers(main.coeffs[c], zg_pows);
+      } else if (c < l.main_width + l.aux_width) {
+        const size_t a = c - l.main_width;
+        proof.ood_aux_current[a] = DotPowersExt(aux.coeffs[2 * a], aux.coeffs[2 * a + 1], z_pows);
+        proof.ood_aux_next[a] = DotPowersExt(aux.coeffs[2 * a], aux.coeffs[2 * a + 1], zg_pows);
+      } else {
+        const size_t k = c - l.main_width - l.aux_width;
+        proof.ood_composition[k] = DotPowersExt(comp.coeffs[2 * k], comp.coeffs[2 * k + 1], z_pows);
+      }
     }
-  }
-  for (size_t c = 0; c < l.aux_width; ++c) {
-    proof.ood_aux_current.push_back(EvalExt(aux.coeffs[2 * c], aux.coeffs[2 * c + 1], z));
-    proof.ood_aux_next.push_back(EvalExt(aux.coeffs[2 * c], aux.coeffs[2 * c + 1], zg));
-  }
-  for (size_t k = 0; k < D; ++k) {
-    proof.ood_composition.push_back(EvalExt(comp.coeffs[2 * k], comp.coeffs[2 * k + 1], z));
   }
   for (Fp2 v : proof.ood_main_current) ch.AbsorbFp2(v);
   for (Fp2 v : proof.ood_main_next) ch.AbsorbFp2(v);
@@ -386,6 +621,30 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   // and extended together, instead of per LDE point (N per column).
   std::vector<std::vector<Fp>> sums(4, std::vector<Fp>(l.n));  // A.re, A.im, B.re, B.im
   {
+    // Each sum as terms (base-field column, extension coefficient): an extension column
+    // re + u im with coefficient c is the terms (re, c) and (im, c u); then every sum is
+    // two dot products per coefficient index, reduced once.
+    struct Term {
+      const Fp* col;
+      uint64_t c0, c1;
+    };
+    std::vector<Term> terms_a, terms_b;
+    auto add_base = [](std::vector<Term>& terms, const std::vector<Fp>& col, Fp2 c) {
+      terms.push_back({col.data(), c.c0().value(), c.c1().value()});
+    };
+    auto add_ext = [&](std::vector<Term>& terms, const std::vector<Fp>& re, const std::vector<Fp>& im, Fp2 c) {
+      add_base(terms, re, c);
+      add_base(terms, im, c * kU);
+    };
+    for (size_t c = 0; c < W; ++c) {
+      add_base(terms_a, main.coeffs[c], gp[c]);
+      add_base(terms_b, main.coeffs[c], gp[W + A + D + c]);
+    }
+    for (size_t c = 0; c < A; ++c) {
+      add_ext(terms_a, aux.coeffs[2 * c], aux.coeffs[2 * c + 1], gp[W + c]);
+      add_ext(terms_b, aux.coeffs[2 * c], aux.coeffs[2 * c + 1], gp[2 * W + A + D + c]);
+    }
+    for (size_t k = 0; k < D; ++k) add_ext(terms_a, comp.coeffs[2 * k], comp.coeffs[2 * k + 1], gp[W + A + k]);
     const long long chunk = 1 << 10;
     const long long num_chunks = (static_cast<long long>(l.n) + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (num_chunks > 1)
@@ -393,55 +652,58 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
       const auto begin = static_cast<size_t>(cidx * chunk);
       const size_t end = std::min(begin + static_cast<size_t>(chunk), l.n);
       for (size_t i = begin; i < end; ++i) {
-        Fp2 sa = Fp2::Zero(), sb = Fp2::Zero();
-        for (size_t c = 0; c < W; ++c) {
-          const Fp v = main.coeffs[c][i];
-          sa += gp[c] * v;
-          sb += gp[W + A + D + c] * v;
+        DotAccumulator a_re, a_im, b_re, b_im;
+        for (const Term& tm : terms_a) {
+          const uint64_t v = tm.col[i].value();
+          a_re.Add(tm.c0, v);
+          a_im.Add(tm.c1, v);
         }
-        for (size_t c = 0; c < A; ++c) {
-          const Fp2 v(aux.coeffs[2 * c][i], aux.coeffs[2 * c + 1][i]);
-          sa += gp[W + c] * v;
-          sb += gp[2 * W + A + D + c] * v;
+        for (const Term& tm : terms_b) {
+          const uint64_t v = tm.col[i].value();
+          b_re.Add(tm.c0, v);
+          b_im.Add(tm.c1, v);
         }
-        for (size_t k = 0; k < D; ++k) {
-          sa += gp[W + A + k] * Fp2(comp.coeffs[2 * k][i], comp.coeffs[2 * k + 1][i]);
-        }
-        sums[0][i] = sa.c0();
-        sums[1][i] = sa.c1();
-        sums[2][i] = sb.c0();
-        sums[3][i] = sb.c1();
+        sums[0][i] = a_re.Reduce();
+        sums[1][i] = a_im.Reduce();
+        sums[2][i] = b_re.Reduce();
+        sums[3][i] = b_im.Reduce();
       }
     }
   }
-  const std::vector<std::vector<Fp>> sums_lde = LowDegreeExtendColumns(sums, l.lde, offset);
+  // Same coset-major layout as the committed columns: element k is LDE point
+  // (k / n) + cosets * (k % n).
+  const std::vector<std::vector<Fp>> sums_lde = LowDegreeExtendColumnsCosets(sums, l.n, l.lde, offset);
   sums.clear();
   std::vector<Fp2> deep(l.lde);
   {
     const Fp wn = Fp::RootOfUnity(l.log_lde);
+    const size_t cosets = l.lde / l.n;
+    const Fp w_trace = wn.Pow(cosets);  // step between consecutive elements of a coset
     const long long total = static_cast<long long>(l.lde);
-    const long long chunk = 1 << 12;
+    const long long chunk = static_cast<long long>(std::min<size_t>(size_t{1} << 12, l.n));
     const long long num_chunks = (total + chunk - 1) / chunk;
 #pragma omp parallel if (num_chunks > 1)
     {
       std::vector<Fp2> inv_a(static_cast<size_t>(chunk)), inv_b(static_cast<size_t>(chunk));
 #pragma omp for schedule(static)
       for (long long cidx = 0; cidx < num_chunks; ++cidx) {
+        // A chunk lies inside one coset (chunk divides n).
         const auto begin = static_cast<size_t>(cidx * chunk);
         const size_t end = std::min(begin + static_cast<size_t>(chunk), l.lde);
-        Fp x = offset * wn.Pow(begin);
-        for (size_t i = begin; i < end; ++i) {
-          inv_a[i - begin] = Fp2(x) - z;
-          inv_b[i - begin] = Fp2(x) - zg;
-          x *= wn;
+        const size_t coset = begin / l.n, p0 = begin % l.n;
+        Fp x = offset * wn.Pow(coset) * w_trace.Pow(p0);
+        for (size_t k = begin; k < end; ++k) {
+          inv_a[k - begin] = Fp2(x) - z;
+          inv_b[k - begin] = Fp2(x) - zg;
+          x *= w_trace;
         }
         BatchInverse(std::span<Fp2>(inv_a.data(), end - begin));
         BatchInverse(std::span<Fp2>(inv_b.data(), end - begin));
-        for (size_t i = begin; i < end; ++i) {
-          const Fp2 sa(sums_lde[0][i], sums_lde[1][i]), sb(sums_lde[2][i], sums_lde[3][i]);
-          Fp2 v = (sa - const_a) * inv_a[i - begin] + (sb - const_b) * inv_b[i - begin];
-          if (l.zk) v += gamma_mask * Fp2(comp.lde[2 * D][i], comp.lde[2 * D + 1][i]);
-          deep[i] = v;
+        for (size_t k = begin; k < end; ++k) {
+          const Fp2 sa(sums_lde[0][k], sums_lde[1][k]), sb(sums_lde[2][k], sums_lde[3][k]);
+          Fp2 v = (sa - const_a) * inv_a[k - begin] + (sb - const_b) * inv_b[k - begin];
+          if (l.zk) v += gamma_mask * Fp2(comp.lde[2 * D][k], comp.lde[2 * D + 1][k]);
+          deep[coset + cosets * (p0 + (k - begin))] = v;
         }
       }
     }
@@ -458,22 +720,23 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   for (size_t k = 0; k < l.fri_layer_sizes.size(); ++k) {
     const size_t m = current.size();
     const size_t leaves = m / f;
-    std::vector<Digest> digests(leaves);
+    // Leaf i holds (re, im) of current[i + t * leaves] for t < f: as 2f columns, the rows
+    // hash eight at a time.
+    std::vector<Digest> digests;
     {
-      const long long nl = static_cast<long long>(leaves);
-#pragma omp parallel if (nl >= 2048)
-      {
-        std::vector<Fp> row(2 * f);
-#pragma omp for schedule(static)
-        for (long long ii = 0; ii < nl; ++ii) {
-          const auto i = static_cast<size_t>(ii);
-          for (size_t tt = 0; tt < f; ++tt) {
-            row[2 * tt] = current[i + tt * leaves].c0();
-            row[2 * tt + 1] = current[i + tt * leaves].c1();
-          }
-          digests[i] = HashLeaf(row, nullptr);
+      std::vector<std::vector<Fp>> leaf_cols(2 * f, std::vector<Fp>(leaves));
+      for (size_t tt = 0; tt < f; ++tt) {
+        const Fp2* src = current.data() + tt * leaves;
+        Fp* re = leaf_cols[2 * tt].data();
+        Fp* im = leaf_cols[2 * tt + 1].data();
+        for (size_t i = 0; i < leaves; ++i) {
+          re[i] = src[i].c0();
+          im[i] = src[i].c1();
         }
       }
+      std::vector<const std::vector<Fp>*> cols;
+      for (const auto& col : leaf_cols) cols.push_back(&col);
+      digests = HashRows(cols, leaves, {});
     }
     layer_trees.push_back(std::make_unique<MerkleTree>(MerkleTree::Build(std::move(digests))));
     proof.fri_roots.push_back(layer_trees.back()->root());

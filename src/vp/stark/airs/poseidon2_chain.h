@@ -44,17 +44,22 @@ class Poseidon2ChainAir final : public Air {
   void EvaluateMain(const Frame<Fp2>& f, std::span<const Fp2>, std::span<Fp2> out) const override {
     Eval(f, out);
   }
+  bool HasPackedMain() const override { return true; }
+  void EvaluateMainPacked(const Frame<PackedFp>& f, std::span<const PackedFp>,
+                          std::span<PackedFp> out) const override;
 
  private:
+  // Inlined into each caller, so that the packed form is compiled per instruction set.
   template <typename F>
-  void Eval(const Frame<F>& f, std::span<F> out) const;
+  [[gnu::always_inline]] inline void Eval(const Frame<F>& f, std::span<F> out) const;
+  VP_STARK_SIMD_CLONES void EvalPacked(const Frame<PackedFp>& f, std::span<PackedFp> out) const;
   size_t length_;
   HashOut x_, y_;
   std::array<Fp, 8> first_row_sbox_;  // S-box outputs of round 1 for input x
 };
 
 template <typename F>
-void Poseidon2ChainAir::Eval(const Frame<F>& fr, std::span<F> out) const {
+inline void Poseidon2ChainAir::Eval(const Frame<F>& fr, std::span<F> out) const {
   using P = Poseidon2<8>;
   const auto& c = P::GetConstants();
   const auto& cur = fr.current;
