@@ -1,9 +1,14 @@
-// What the benchmark programs share: peak memory, CPU time of all threads, wall time.
+// What the benchmark programs share: peak memory, CPU time of all threads, wall time, the
+// load average and the thread count.
 #pragma once
 
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace vp::bench {
 
@@ -24,6 +29,26 @@ inline double CpuMs() {
 
 inline double Ms(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The 1-minute load average (0 when unreadable): recorded beside timings taken on a shared
+// machine.
+inline double LoadAvg() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
+}
+
+// OpenMP threads the prover may use (1 without OpenMP).
+inline int Threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 }  // namespace vp::bench

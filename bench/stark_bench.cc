@@ -10,10 +10,6 @@
 #include <cstring>
 #include <string>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "bench_util.h"
 #include "vp/stark/airs/poseidon2_chain.h"
 #include "vp/stark/layout.h"
@@ -24,28 +20,9 @@
 using namespace vp::stark;  // NOLINT
 using vp::bench::CpuMs;
 using vp::bench::Ms;
+using vp::bench::LoadAvg;
 using vp::bench::PeakRssMb;
-
-namespace {
-
-double LoadAvg() {
-  double l = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
-    std::fclose(f);
-  }
-  return l;
-}
-
-int Threads() {
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-}  // namespace
+using vp::bench::Threads;
 
 int main(int argc, char** argv) {
   unsigned lo = 10, hi = 16;

@@ -12,38 +12,15 @@
 #include <string>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "bench_util.h"
 #include "vp/ballot/tally.h"
 
 using namespace vp::ballot;  // NOLINT
 using vp::bench::CpuMs;
 using vp::bench::Ms;
+using vp::bench::LoadAvg;
 using vp::bench::PeakRssMb;
-
-namespace {
-
-double LoadAvg() {
-  double l = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
-    std::fclose(f);
-  }
-  return l;
-}
-
-int Threads() {
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-}  // namespace
+using vp::bench::Threads;
 
 int main(int argc, char** argv) {
   unsigned min_log = 6, max_log = 10, seg_log = 14;
