@@ -43,16 +43,22 @@ class FinalizeTest : public store::StoreTest {
     fo.image = image_;
     fo.max_segment_leaves = max_segment_leaves_;
     finalize_ = std::make_unique<FinalizeService>(*db_, *elections_, *objects_, log_key_, std::move(fo));
+    pool_ = StartedPool(*finalize_);
+  }
+  void TearDown() override {
+    if (pool_) pool_->Stop();
+  }
+
+  // One worker thread, polling every 10-50 ms, running every queue of `service`.
+  std::unique_ptr<store::WorkerPool> StartedPool(FinalizeService& service) {
     store::WorkerOptions wo;
     wo.threads = 1;
     wo.idle_poll_ms = 10;
     wo.idle_poll_max_ms = 50;
-    pool_ = std::make_unique<store::WorkerPool>(*db_, wo);
-    ASSERT_TRUE(finalize_->RegisterHandler(*pool_).ok());
-    ASSERT_TRUE(pool_->Start().ok());
-  }
-  void TearDown() override {
-    if (pool_) pool_->Stop();
+    auto pool = std::make_unique<store::WorkerPool>(*db_, wo);
+    EXPECT_TRUE(service.RegisterHandler(*pool).ok());
+    EXPECT_TRUE(pool->Start().ok());
+    return pool;
   }
 
   // A session that has voted `choice`.
@@ -210,13 +216,7 @@ class FinalizeSegmentsTest : public FinalizeTest {
     fo.seal_key = SecureBuffer::CopyOf(ByteSpan(key.data(), key.size()));
     fo.max_segment_leaves = max_segment_leaves_;
     other_ = std::make_unique<FinalizeService>(*db_, *elections_, *objects_, log_key_, std::move(fo));
-    store::WorkerOptions wo;
-    wo.threads = 1;
-    wo.idle_poll_ms = 10;
-    wo.idle_poll_max_ms = 50;
-    other_pool_ = std::make_unique<store::WorkerPool>(*db_, wo);
-    ASSERT_TRUE(other_->RegisterHandler(*other_pool_).ok());
-    ASSERT_TRUE(other_pool_->Start().ok());
+    other_pool_ = StartedPool(*other_);
   }
   void TearDown() override {
     if (other_pool_) other_pool_->Stop();
