@@ -145,13 +145,15 @@ async function attachEvidence(receipt: unknown, session: Session | null, closeTe
     return r;
   }
   const headers = sessionHeaders(session);
-  // First the evidence against the tree the operator closed (GET /api/verify: under S3 that
-  // tree is not a prefix of the log, so the log's own proofs would not match its root). It is
-  // only evidence: the checks verify it against the signed close statement.
+  // First the evidence against the tree the operator closed (under S3 that tree is not a
+  // prefix of the log, so the log's own proofs would not match its root), from the server's
+  // recorded verification: the second opinion below then reads the same record instead of
+  // verifying again. It is only evidence: the checks verify it against the signed close
+  // statement.
   let closed: { inclusion?: unknown; consistency?: unknown } = {};
   try {
     const { data } = await apiJson<{ evidence?: { inclusion?: unknown; consistency?: unknown } }>(
-      'GET', '/api/verify', { headers });
+      'POST', '/api/verification/run', { headers, body: {} });
     closed = data.evidence ?? {};
   } catch {
     // Then the log's proofs below.
