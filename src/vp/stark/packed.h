@@ -61,19 +61,22 @@ template <typename M>
 // epsilon is subtracting p modulo 2^64: both are one shift instead of an AND with a constant.
 [[gnu::always_inline]] inline Fp8 Fp8Add(Fp8 a, Fp8 b) {
   using namespace packed_internal;  // NOLINT
+  const Fp8 eps = Fp8{} + kEps;
   Fp8 s = a + b;
-  s += Mask(s < a) >> 32;   // 2^64 = epsilon (mod p)
-  return s + (Mask(s >= kP) >> 32);  // - p
+  s = s < a ? s + eps : s;     // 2^64 = epsilon (mod p)
+  return s >= kP ? s + eps : s;  // - p
 }
 
 [[gnu::always_inline]] inline Fp8 Fp8Sub(Fp8 a, Fp8 b) {
   using namespace packed_internal;  // NOLINT
+  const Fp8 eps = Fp8{} + kEps;
   const Fp8 d = a - b;
-  return d - (Mask(a < b) >> 32);  // the borrow added 2^64 = epsilon (mod p)
+  return a < b ? d - eps : d;  // the borrow added 2^64 = epsilon (mod p)
 }
 
 [[gnu::always_inline]] inline Fp8 Fp8Mul(Fp8 a, Fp8 b) {
   using namespace packed_internal;  // NOLINT
+  const Fp8 eps = Fp8{} + kEps;
   const Fp8 alo = a & kLow32, ahi = a >> 32, blo = b & kLow32, bhi = b >> 32;
   const Fp8 ll = alo * blo, lh = alo * bhi, hl = ahi * blo, hh = ahi * bhi;
   const Fp8 mid = (ll >> 32) + (lh & kLow32) + (hl & kLow32);  // < 3 * 2^32
@@ -82,11 +85,11 @@ template <typename M>
   // Fp::Reduce128: 2^64 = 2^32 - 1 and 2^96 = -1.
   const Fp8 hi_hi = hi >> 32, hi_lo = hi & kLow32;
   Fp8 t0 = lo - hi_hi;
-  t0 -= Mask(lo < hi_hi) >> 32;
+  t0 = lo < hi_hi ? t0 - eps : t0;
   const Fp8 t1 = (hi_lo << 32) - hi_lo;
   Fp8 t2 = t0 + t1;
-  t2 += Mask(t2 < t1) >> 32;
-  return t2 + (Mask(t2 >= kP) >> 32);  // - p
+  t2 = t2 < t1 ? t2 + eps : t2;
+  return t2 >= kP ? t2 + eps : t2;  // - p
 }
 
 // The first three radix-2 stages (half-sizes 1, 2, 4) of a bit-reversed-input transform on
