@@ -40,11 +40,6 @@ namespace packed_internal {
 inline constexpr uint64_t kP = Fp::kModulus;
 inline constexpr uint64_t kEps = Fp::kEpsilon;
 inline constexpr uint64_t kLow32 = 0xFFFFFFFFULL;
-// All-ones lanes where the comparison holds.
-template <typename M>
-[[gnu::always_inline]] inline Fp8 Mask(M m) {
-  return __builtin_convertvector(m, Fp8);
-}
 }  // namespace packed_internal
 
 [[gnu::always_inline]] inline Fp8 Fp8Load(const Fp* p) {
@@ -57,8 +52,8 @@ template <typename M>
 }
 [[gnu::always_inline]] inline Fp8 Fp8Splat(Fp x) { return Fp8{} + x.value(); }
 
-// In the corrections below, an all-ones mask shifted right by 32 is epsilon, and adding
-// epsilon is subtracting p modulo 2^64: both are one shift instead of an AND with a constant.
+// The corrections below are vector selects (cond ? x + eps : x): under AVX-512 a compare into
+// a mask register and one masked add. Adding epsilon is subtracting p modulo 2^64.
 [[gnu::always_inline]] inline Fp8 Fp8Add(Fp8 a, Fp8 b) {
   using namespace packed_internal;  // NOLINT
   const Fp8 eps = Fp8{} + kEps;
