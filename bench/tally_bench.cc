@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "vp/stark/prover.h"
 #include "vp/ballot/tally.h"
 
 using namespace vp::ballot;  // NOLINT
@@ -23,6 +24,7 @@ using vp::bench::PeakRssMb;
 using vp::bench::Threads;
 
 int main(int argc, char** argv) {
+  vp::stark::KeepFreedMemoryForProving();
   unsigned min_log = 6, max_log = 10, seg_log = 14;
   std::vector<unsigned> positional;
   for (int i = 1; i < argc; ++i) {

@@ -13,6 +13,7 @@
 
 #include "vp/ballot/tally.h"
 #include "vp/prover/segment_request.h"
+#include "vp/stark/prover.h"
 #include "vp/stark/random.h"
 
 namespace {
@@ -56,6 +57,7 @@ int ProveSegmentFromStdin() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vp::stark::KeepFreedMemoryForProving();
   const std::string cmd = argc == 2 ? argv[1] : "";
   if (cmd == "segment") return ProveSegmentFromStdin();
   if (cmd == "version") {

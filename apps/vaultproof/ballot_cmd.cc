@@ -14,6 +14,7 @@
 
 #include "vp/ballot/bundle.h"
 #include "vp/ballot/simulate.h"
+#include "vp/stark/prover.h"
 #include "vp/ballot/verify_bundle.h"
 
 namespace vp::app {
@@ -61,6 +62,7 @@ Status WriteFile(const std::string& path, ByteSpan data) {
 
 StatusOr<nlohmann::json> BallotSimulate(const BallotSimulateArgs& a) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
+  stark::KeepFreedMemoryForProving();
   ballot::SimulateOptions o;
   ASSIGN_OR_RETURN(o.scenario, ballot::ParseScenario(a.scenario));
   if (a.bots > ballot::kMaxBotCount) {

@@ -50,6 +50,7 @@ StatusOr<Bytes> ReadFile(const std::string& path) {
 
 StatusOr<nlohmann::json> StarkProve(const StarkProveArgs& a) {
   if (a.out.empty()) return InvalidArgumentError("--out is required");
+  KeepFreedMemoryForProving();
   // ~10 KB of prover memory per hash: 10^6 hashes need ~11 GB.
   if (a.length < 2 || a.length > 1000000) {
     return InvalidArgumentError("--length must be in [2, 1000000]");

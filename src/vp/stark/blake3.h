@@ -27,6 +27,13 @@ void Blake3Batch8(const uint8_t* const inputs[8], size_t len, Digest out[8],
                   const Digest* key = nullptr);
 inline constexpr size_t kBlake3ChunkLen = 1024;
 
+// Hashes eight rows of 64-bit values held column by column: lane l's input is
+// prefixes[l][0..32) when prefixes is not null, then the 8-byte little-endian values
+// columns[0][row + l], columns[1][row + l], ... Same digests as Blake3() on those bytes, but
+// without gathering rows: each column is one vector load, already one row per lane.
+void Blake3Batch8Columns(const uint64_t* const* columns, size_t num_columns, size_t row,
+                         const uint8_t* const prefixes[8], Digest out[8]);
+
 // Incremental hasher (same results as the one-shot functions).
 class Blake3Hasher {
  public:

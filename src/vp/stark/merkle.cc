@@ -143,14 +143,23 @@ Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const
   return OkStatus();
 }
 
+Salt DeriveSalt(const Digest& salt_key, uint64_t row) {
+  uint8_t buf[8];
+  PutU64(buf, row);
+  return Blake3Keyed(salt_key, std::span<const uint8_t>(buf, 8));
+}
+
 std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             std::span<const Salt> salts, unsigned log_cosets) {
+                             const Digest* salt_key, unsigned log_cosets) {
+  static_assert(sizeof(Fp) == sizeof(uint64_t), "columns are read as arrays of 64-bit values");
   std::vector<Digest> out(n);
   const size_t coset_mask = (size_t{1} << log_cosets) - 1, coset_size = n >> log_cosets;
   auto at = [&](size_t i) { return (i & coset_mask) * coset_size + (i >> log_cosets); };
-  const size_t salt_len = salts.empty() ? 0 : 32;
-  const size_t len = salt_len + 8 * columns.size();
-  if (n % 8 != 0) {
+  // Eight rows at a time through the vectorized BLAKE3 when eight rows are adjacent in the
+  // columns (consecutive rows, or with cosets rows i, i + 2^c, ...): each column is then one
+  // vector load per group, already in the lane-per-row layout BLAKE3 works in.
+  const bool grouped = n % 8 == 0 && (log_cosets == 0 || coset_size % 8 == 0);
+  if (!grouped) {
     const long long m = static_cast<long long>(n);
 #pragma omp parallel if (n >= 2048)
     {
@@ -160,40 +169,37 @@ std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns,
         const auto i = static_cast<size_t>(ii);
         const size_t a = at(i);
         for (size_t c = 0; c < columns.size(); ++c) row[c] = (*columns[c])[a];
-        out[i] = HashLeaf(row, salts.empty() ? nullptr : &salts[i]);
+        const Salt salt = salt_key != nullptr ? DeriveSalt(*salt_key, i) : Salt{};
+        out[i] = HashLeaf(row, salt_key != nullptr ? &salt : nullptr);
       }
     }
     return out;
   }
-  // Eight rows at a time through the vectorized BLAKE3: eight rows whose elements are
-  // adjacent in the columns (consecutive rows, or with cosets rows i, i + 2^c, ...), so each
-  // column contributes one cache line per group.
+  std::vector<const uint64_t*> cols(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) cols[c] = reinterpret_cast<const uint64_t*>(columns[c]->data());
   const long long groups = static_cast<long long>(n / 8);
-  const bool by_coset = log_cosets != 0 && coset_size % 8 == 0;
-#pragma omp parallel if (n >= 2048)
-  {
-    std::vector<uint8_t> buf(8 * len);
-    const uint8_t* ptrs[8];
-    for (size_t lane = 0; lane < 8; ++lane) ptrs[lane] = buf.data() + lane * len;
-    Digest digests[8];
-#pragma omp for schedule(static)
-    for (long long gg = 0; gg < groups; ++gg) {
-      const size_t g = static_cast<size_t>(gg) * 8;
-      size_t rows[8];
-      for (size_t lane = 0; lane < 8; ++lane) {
-        // by_coset: element g + lane of the coset-major columns is row at^-1(g + lane).
-        rows[lane] = by_coset ? (((g + lane) % coset_size) << log_cosets) | ((g + lane) / coset_size) : g + lane;
-      }
-      for (size_t lane = 0; lane < 8; ++lane) {
-        uint8_t* p = buf.data() + lane * len;
-        if (salt_len != 0) std::memcpy(p, salts[rows[lane]].data(), 32);
-        p += salt_len;
-        const size_t a = by_coset ? g + lane : at(g + lane);
-        for (size_t c = 0; c < columns.size(); ++c) PutU64(p + 8 * c, (*columns[c])[a].value());
-      }
-      Blake3Batch8(ptrs, len, digests);
-      for (size_t lane = 0; lane < 8; ++lane) out[rows[lane]] = digests[lane];
+#pragma omp parallel for schedule(static) if (n >= 2048)
+  for (long long gg = 0; gg < groups; ++gg) {
+    const size_t g = static_cast<size_t>(gg) * 8;
+    // Element g + lane of the coset-major columns is row at^-1(g + lane).
+    size_t rows[8];
+    for (size_t lane = 0; lane < 8; ++lane) {
+      rows[lane] = log_cosets != 0 ? (((g + lane) % coset_size) << log_cosets) | ((g + lane) / coset_size) : g + lane;
     }
+    Digest salts[8], digests[8];
+    const uint8_t* prefixes[8];
+    if (salt_key != nullptr) {
+      uint8_t index[8][8];
+      const uint8_t* inputs[8];
+      for (size_t lane = 0; lane < 8; ++lane) {
+        PutU64(index[lane], rows[lane]);
+        inputs[lane] = index[lane];
+        prefixes[lane] = salts[lane].data();
+      }
+      Blake3Batch8(inputs, 8, salts, salt_key);
+    }
+    Blake3Batch8Columns(cols.data(), cols.size(), g, salt_key != nullptr ? prefixes : nullptr, digests);
+    for (size_t lane = 0; lane < 8; ++lane) out[rows[lane]] = digests[lane];
   }
   return out;
 }

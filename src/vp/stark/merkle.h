@@ -52,11 +52,17 @@ class MerkleTree {
 Status VerifyMultiProof(const Digest& root, unsigned log_leaves, std::span<const size_t> indices,
                         std::span<const Digest> leaves, const MerkleMultiProof& proof);
 
+// The salt of row i of a committed table: BLAKE3 keyed with the table's secret salt key
+// over the row index as 8 little-endian bytes. Salts are a pseudorandom function of a key
+// the prover draws from its random source and never reveals, so the prover stores no salt
+// table and recomputes the few it opens; to anyone without the key they are random.
+Salt DeriveSalt(const Digest& salt_key, uint64_t row);
+
 // Row hashing helper used by the prover: hashes row i of column-major `columns`
-// (each of length n), with salts[i] when salts is non-empty. With log_cosets = c > 0 the
-// columns are grouped by coset (LowDegreeExtendCosets): row i is element
-// (i mod 2^c) * (n / 2^c) + i / 2^c of each column.
+// (each of length n), salted with DeriveSalt(*salt_key, i) when salt_key is not null. With
+// log_cosets = c > 0 the columns are grouped by coset (LowDegreeExtendCosets): row i is
+// element (i mod 2^c) * (n / 2^c) + i / 2^c of each column.
 std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             std::span<const Salt> salts, unsigned log_cosets = 0);
+                             const Digest* salt_key, unsigned log_cosets = 0);
 
 }  // namespace vp::stark

@@ -364,6 +364,8 @@ TEST(Blake3Test, Batch8MatchesOneShot) {
 
 TEST(MerkleTest, HashRowsMatchesHashLeafForWideRows) {
   // 146 columns plus a salt is 1200 bytes: wider than one BLAKE3 chunk (the tally AIR's rows).
+  Digest key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(3 * i + 1);
   for (size_t width : {size_t{1}, size_t{86}, size_t{146}, size_t{300}}) {
     const size_t n = 128;
     std::vector<std::vector<Fp>> cols(width, std::vector<Fp>(n));
@@ -372,24 +374,65 @@ TEST(MerkleTest, HashRowsMatchesHashLeafForWideRows) {
     }
     std::vector<const std::vector<Fp>*> ptrs;
     for (const auto& c : cols) ptrs.push_back(&c);
-    std::vector<Salt> salts(n);
-    for (size_t i = 0; i < n; ++i) salts[i][i % 32] = static_cast<uint8_t>(i + 1);
-    const std::vector<Digest> plain = HashRows(ptrs, n, {}), salted = HashRows(ptrs, n, salts);
+    const std::vector<Digest> plain = HashRows(ptrs, n, nullptr), salted = HashRows(ptrs, n, &key);
     for (size_t i = 0; i < n; ++i) {
       std::vector<Fp> row(width);
       for (size_t c = 0; c < width; ++c) row[c] = cols[c][i];
+      const Salt salt = DeriveSalt(key, i);
       EXPECT_EQ(plain[i], HashLeaf(row, nullptr)) << width << " " << i;
-      EXPECT_EQ(salted[i], HashLeaf(row, &salts[i])) << width << " " << i;
+      EXPECT_EQ(salted[i], HashLeaf(row, &salt)) << width << " " << i;
     }
     // Coset-major columns (2^c cosets of n / 2^c): row i is element (i mod 2^c) n/2^c + i/2^c.
-    for (unsigned log_cosets : {1u, 2u, 3u, 4u}) {
+    // With 2^5 cosets a coset has 4 elements, fewer than a group of eight (the row-by-row path).
+    for (unsigned log_cosets : {1u, 2u, 3u, 4u, 5u}) {
       const size_t coset = n >> log_cosets;
-      const std::vector<Digest> grouped = HashRows(ptrs, n, salts, log_cosets);
+      const std::vector<Digest> grouped = HashRows(ptrs, n, &key, log_cosets);
       for (size_t i = 0; i < n; ++i) {
         const size_t at = (i % (size_t{1} << log_cosets)) * coset + (i >> log_cosets);
         std::vector<Fp> row(width);
         for (size_t c = 0; c < width; ++c) row[c] = cols[c][at];
-        EXPECT_EQ(grouped[i], HashLeaf(row, &salts[i])) << width << " " << log_cosets << " " << i;
+        const Salt salt = DeriveSalt(key, i);
+        EXPECT_EQ(grouped[i], HashLeaf(row, &salt)) << width << " " << log_cosets << " " << i;
+      }
+    }
+  }
+}
+
+TEST(MerkleTest, SaltsArePseudorandomInTheRowIndex) {
+  Digest key{}, other{};
+  other[0] = 1;
+  uint8_t le[8] = {5, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(DeriveSalt(key, 5), Blake3Keyed(key, std::span<const uint8_t>(le, 8)));
+  EXPECT_NE(DeriveSalt(key, 5), DeriveSalt(key, 6));
+  EXPECT_NE(DeriveSalt(key, 5), DeriveSalt(other, 5));
+}
+
+TEST(Blake3Test, ColumnBatchMatchesByteHash) {
+  // Eight rows given column-wise, with and without a 32-byte prefix, across chunk sizes.
+  for (size_t width : {size_t{0}, size_t{1}, size_t{3}, size_t{8}, size_t{124}, size_t{125}, size_t{128}, size_t{300}}) {
+    const size_t rows = 11, row0 = 3;
+    std::vector<std::vector<uint64_t>> cols(width, std::vector<uint64_t>(rows));
+    std::vector<const uint64_t*> ptrs;
+    for (size_t c = 0; c < width; ++c) {
+      for (size_t r = 0; r < rows; ++r) cols[c][r] = 0x0123456789ABCDEFULL * (c + 1) + r * 0x9E3779B97F4A7C15ULL;
+      ptrs.push_back(cols[c].data());
+    }
+    uint8_t prefix_bytes[8][32];
+    const uint8_t* prefixes[8];
+    for (size_t lane = 0; lane < 8; ++lane) {
+      for (size_t b = 0; b < 32; ++b) prefix_bytes[lane][b] = static_cast<uint8_t>(lane * 32 + b);
+      prefixes[lane] = prefix_bytes[lane];
+    }
+    for (bool with_prefix : {false, true}) {
+      Digest out[8];
+      Blake3Batch8Columns(ptrs.data(), width, row0, with_prefix ? prefixes : nullptr, out);
+      for (size_t lane = 0; lane < 8; ++lane) {
+        std::vector<uint8_t> bytes;
+        if (with_prefix) bytes.insert(bytes.end(), prefix_bytes[lane], prefix_bytes[lane] + 32);
+        for (size_t c = 0; c < width; ++c) {
+          for (size_t b = 0; b < 8; ++b) bytes.push_back(static_cast<uint8_t>(cols[c][row0 + lane] >> (8 * b)));
+        }
+        EXPECT_EQ(out[lane], Blake3(bytes)) << width << " " << with_prefix << " " << lane;
       }
     }
   }

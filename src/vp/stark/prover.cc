@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <memory>
 
 #include "vp/stark/layout.h"
 #include "vp/stark/merkle.h"
 #include "vp/stark/ntt.h"
 #include "vp/stark/packed.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 // GCC notes once per file that 64-byte vectors would be passed differently without AVX-512;
 // no function here takes or returns one by value (packed.h's helpers are always inlined).
@@ -48,7 +53,8 @@ struct Committed {
   std::vector<std::vector<Fp>> lde;
   size_t coset_size = 0;
   unsigned log_cosets = 0;
-  std::vector<Salt> salts;
+  bool salted = false;
+  Digest salt_key{};  // secret: salts are DeriveSalt(salt_key, row)
   std::unique_ptr<MerkleTree> tree;
   size_t At(size_t i) const {
     return (i & ((size_t{1} << log_cosets) - 1)) * coset_size + (i >> log_cosets);
@@ -62,12 +68,13 @@ Committed Commit(std::vector<std::vector<Fp>> coeffs, const StarkLayout& l, Rand
   c.lde = LowDegreeExtendColumnsCosets(coeffs, l.n, l.lde, DomainOffset());
   c.coeffs = std::move(coeffs);
   if (l.zk) {
-    c.salts.resize(l.lde);
-    for (auto& s : c.salts) s = rng.NextSalt();
+    c.salted = true;
+    c.salt_key = rng.NextSalt();
   }
   std::vector<const std::vector<Fp>*> cols;
   for (const auto& col : c.lde) cols.push_back(&col);
-  c.tree = std::make_unique<MerkleTree>(MerkleTree::Build(HashRows(cols, l.lde, c.salts, c.log_cosets)));
+  c.tree = std::make_unique<MerkleTree>(
+      MerkleTree::Build(HashRows(cols, l.lde, c.salted ? &c.salt_key : nullptr, c.log_cosets)));
   return c;
 }
 
@@ -90,7 +97,7 @@ TreeOpening OpenRows(const Committed& c, std::span<const size_t> positions) {
     const size_t at = c.At(p);
     for (size_t j = 0; j < c.lde.size(); ++j) row[j] = c.lde[j][at];
     o.rows.push_back(std::move(row));
-    if (!c.salts.empty()) o.salts.push_back(c.salts[p]);
+    if (c.salted) o.salts.push_back(DeriveSalt(c.salt_key, p));
   }
   o.proof = c.tree->Open(positions);
   return o;
@@ -281,6 +288,8 @@ void ComposeRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
   FinishPoint(cx, sc, k, acc);
 }
 
+constexpr size_t kComposePrefetch = 32;
+
 // Eight consecutive points of one coset (k a multiple of 8, n >= 8) through
 // Air::EvaluateMainPacked; the alpha-combination is packed too. Same values as ComposeRow.
 VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
@@ -291,6 +300,8 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
   const bool wraps = p + 8 == l.n;  // the last point's next row is the coset's first
   for (size_t c = 0; c < l.main_width; ++c) {
     const Fp* col = main_e[c].data() + base;
+    // One stream per column, too many for the hardware prefetchers (as in HashRows).
+    if (p + kComposePrefetch < l.n) __builtin_prefetch(col + p + kComposePrefetch);
     sc.pcur[c] = PackedFp::Load(col + p);
     if (!wraps) {
       sc.pnxt[c] = PackedFp::Load(col + p + 1);
@@ -461,9 +472,10 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
         zinv[2][k] = x - Fp::One();
         zinv[3][k] = x - g_last;
       }
+      // One inversion per chunk (and per thread), rather than one serial pass over E.
+      BatchInverse(std::span<Fp>(zinv[2].data() + begin, end - begin));
+      BatchInverse(std::span<Fp>(zinv[3].data() + begin, end - begin));
     }
-    BatchInverse(std::span<Fp>(zinv[2]));
-    BatchInverse(std::span<Fp>(zinv[3]));
   }
   // Periodic columns on the evaluation coset.
   std::vector<std::vector<Fp>> periodic_tables;
@@ -736,7 +748,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
       }
       std::vector<const std::vector<Fp>*> cols;
       for (const auto& col : leaf_cols) cols.push_back(&col);
-      digests = HashRows(cols, leaves, {});
+      digests = HashRows(cols, leaves, nullptr);
     }
     layer_trees.push_back(std::make_unique<MerkleTree>(MerkleTree::Build(std::move(digests))));
     proof.fri_roots.push_back(layer_trees.back()->root());
@@ -827,6 +839,15 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   st.query_ms = MsSince(t);
   st.total_ms = MsSince(t_start);
   return proof;
+}
+
+void KeepFreedMemoryForProving() {
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+  // Blocks up to 32 MiB (glibc's largest mmap threshold) come from the heap, and the heap
+  // is trimmed only above 2 GiB of free memory at its top.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
 }
 
 }  // namespace vp::stark
