@@ -48,12 +48,12 @@ Digest HashNode(const Digest& left, const Digest& right) {
   return Blake3Keyed(NodeKey(), std::span<const uint8_t>(buf, 64));
 }
 
-MerkleTree MerkleTree::Build(std::vector<Digest> leaves) {
+MerkleTree MerkleTree::Build(DigestVector leaves) {
   MerkleTree t;
   t.levels_.push_back(std::move(leaves));
   while (t.levels_.back().size() > 1) {
-    const std::vector<Digest>& prev = t.levels_.back();
-    std::vector<Digest> next(prev.size() / 2);
+    const DigestVector& prev = t.levels_.back();
+    DigestVector next(prev.size() / 2);
     if (next.size() % 8 != 0) {
       for (size_t k = 0; k < next.size(); ++k) next[k] = HashNode(prev[2 * k], prev[2 * k + 1]);
     } else {
@@ -149,10 +149,10 @@ Salt DeriveSalt(const Digest& salt_key, uint64_t row) {
   return Blake3Keyed(salt_key, std::span<const uint8_t>(buf, 8));
 }
 
-std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             const Digest* salt_key, unsigned log_cosets) {
+DigestVector HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
+                      const Digest* salt_key, unsigned log_cosets) {
   static_assert(sizeof(Fp) == sizeof(uint64_t), "columns are read as arrays of 64-bit values");
-  std::vector<Digest> out(n);
+  DigestVector out(n);
   const size_t coset_mask = (size_t{1} << log_cosets) - 1, coset_size = n >> log_cosets;
   auto at = [&](size_t i) { return (i & coset_mask) * coset_size + (i >> log_cosets); };
   // Eight rows at a time through the vectorized BLAKE3 when eight rows are adjacent in the

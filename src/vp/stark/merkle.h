@@ -9,7 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "vp/base/status.h"
@@ -19,6 +21,29 @@
 namespace vp::stark {
 
 using Salt = Digest;
+
+// An allocator whose value-construction leaves trivial elements unwritten, so that a
+// vector<T>(n) of digests is first touched by the (parallel) loop that fills it rather than
+// zeroed by one thread: on this VM a fresh page costs microseconds to fault in.
+template <typename T>
+struct UninitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <typename U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}  // NOLINT: converting, as std::allocator
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;  // default-initialization: no write for trivial U
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using DigestVector = std::vector<Digest, UninitAllocator<Digest>>;
 
 // Leaf digest of one row: BLAKE3(salt || elements as 8-byte little-endian). Without a salt
 // (non-hiding mode) the salt bytes are omitted.
@@ -36,14 +61,17 @@ struct MerkleMultiProof {
 class MerkleTree {
  public:
   // leaves.size() must be a power of two (>= 1). Hashing of levels is parallel.
-  static MerkleTree Build(std::vector<Digest> leaves);
+  static MerkleTree Build(DigestVector leaves);
+  static MerkleTree Build(const std::vector<Digest>& leaves) {
+    return Build(DigestVector(leaves.begin(), leaves.end()));
+  }
   const Digest& root() const { return levels_.back()[0]; }
   size_t num_leaves() const { return levels_.front().size(); }
   // indices: strictly increasing, each < num_leaves().
   MerkleMultiProof Open(std::span<const size_t> indices) const;
 
  private:
-  std::vector<std::vector<Digest>> levels_;  // levels_[0] = leaves
+  std::vector<DigestVector> levels_;  // levels_[0] = leaves
 };
 
 // Recomputes the root from (indices[i], leaves[i]) and the proof's nodes. Rejects with
@@ -62,7 +90,7 @@ Salt DeriveSalt(const Digest& salt_key, uint64_t row);
 // (each of length n), salted with DeriveSalt(*salt_key, i) when salt_key is not null. With
 // log_cosets = c > 0 the columns are grouped by coset (LowDegreeExtendCosets): row i is
 // element (i mod 2^c) * (n / 2^c) + i / 2^c of each column.
-std::vector<Digest> HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
+DigestVector HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
                              const Digest* salt_key, unsigned log_cosets = 0);
 
 }  // namespace vp::stark

@@ -374,7 +374,7 @@ TEST(MerkleTest, HashRowsMatchesHashLeafForWideRows) {
     }
     std::vector<const std::vector<Fp>*> ptrs;
     for (const auto& c : cols) ptrs.push_back(&c);
-    const std::vector<Digest> plain = HashRows(ptrs, n, nullptr), salted = HashRows(ptrs, n, &key);
+    const DigestVector plain = HashRows(ptrs, n, nullptr), salted = HashRows(ptrs, n, &key);
     for (size_t i = 0; i < n; ++i) {
       std::vector<Fp> row(width);
       for (size_t c = 0; c < width; ++c) row[c] = cols[c][i];
@@ -386,7 +386,7 @@ TEST(MerkleTest, HashRowsMatchesHashLeafForWideRows) {
     // With 2^5 cosets a coset has 4 elements, fewer than a group of eight (the row-by-row path).
     for (unsigned log_cosets : {1u, 2u, 3u, 4u, 5u}) {
       const size_t coset = n >> log_cosets;
-      const std::vector<Digest> grouped = HashRows(ptrs, n, &key, log_cosets);
+      const DigestVector grouped = HashRows(ptrs, n, &key, log_cosets);
       for (size_t i = 0; i < n; ++i) {
         const size_t at = (i % (size_t{1} << log_cosets)) * coset + (i >> log_cosets);
         std::vector<Fp> row(width);

@@ -430,7 +430,10 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
   // Divisor inverses per constraint domain, in coset-major order like the trace views:
   // element te * n + p belongs to evaluation point te + e_cosets * p.
-  std::vector<std::vector<Fp>> zinv(kNumConstraintDomains, std::vector<Fp>(E));
+  std::vector<std::vector<Fp>> zinv(kNumConstraintDomains);
+  // Zeroed two by two in parallel: fresh pages are slow to fault in (see UninitAllocator).
+#pragma omp parallel for schedule(static, 1) if (E >= 4096)
+  for (size_t d = 0; d < kNumConstraintDomains; ++d) zinv[d].resize(E);
   {
     const Fp g = Fp::RootOfUnity(l.log_n);
     const Fp we = Fp::RootOfUnity(Log2(E));
@@ -485,7 +488,14 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const size_t len = cycle.size();
     periodic_tables.push_back(LowDegreeExtend(coeffs, E * len / l.n, offset.Pow(l.n / len)));
   }
-  std::vector<Fp> h_re(E), h_im(E);
+  std::vector<Fp> h_re, h_im;
+#pragma omp parallel sections if (E >= 4096)
+  {
+#pragma omp section
+    h_re.resize(E);
+#pragma omp section
+    h_im.resize(E);
+  }
   std::vector<uint64_t> alpha_re(num_main_c), alpha_im(num_main_c);
   std::vector<size_t> main_domain(num_main_c);
   for (size_t k = 0; k < num_main_c; ++k) {
@@ -734,7 +744,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const size_t leaves = m / f;
     // Leaf i holds (re, im) of current[i + t * leaves] for t < f: as 2f columns, the rows
     // hash eight at a time.
-    std::vector<Digest> digests;
+    DigestVector digests;
     {
       std::vector<std::vector<Fp>> leaf_cols(2 * f, std::vector<Fp>(leaves));
       for (size_t tt = 0; tt < f; ++tt) {
