@@ -5,6 +5,7 @@
 
 #include "vp/ballot/bulletin.h"
 #include "vp/ballot/tally.h"
+#include "vp/stark/ntt.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -142,7 +143,7 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
   using P = stark::Poseidon2<12>;
   const size_t m = static_cast<size_t>(m_);
   const size_t rows = TraceRows();
-  stark::TraceColumns t(MainWidth(), std::vector<Fp>(rows));
+  stark::TraceColumns t = stark::ZeroColumns(MainWidth(), rows);
   // Heap hashes: node j (1 <= j < 2m); leaves at m + i.
   std::vector<HashOut> heap(2 * m);
   const auto& c = P::GetConstants();

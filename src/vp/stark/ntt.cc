@@ -310,6 +310,14 @@ bool SetNttScalarForTesting(bool scalar) {
   return previous;
 }
 
+std::vector<std::vector<Fp>> ZeroColumns(size_t count, size_t rows) {
+  std::vector<std::vector<Fp>> out(count);
+  const long long m = static_cast<long long>(count);
+#pragma omp parallel for schedule(static) if (m > 1 && rows >= 4096)
+  for (long long c = 0; c < m; ++c) out[static_cast<size_t>(c)].resize(rows);
+  return out;
+}
+
 void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift) {
   const long long m = static_cast<long long>(columns.size());
 #pragma omp parallel for schedule(dynamic, 1) if (m > 1 && !columns.empty() && columns[0].size() >= 1024)

@@ -31,6 +31,11 @@ std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, 
 std::vector<Fp> LowDegreeExtendCosets(std::span<const Fp> coeffs, size_t coset_size,
                                       size_t domain_size, Fp shift);
 
+// count zeroed columns of rows elements, allocated and zeroed by all threads: first touches
+// of fresh pages are slow (microseconds each on this project's VM) and one thread zeroing a
+// whole trace serializes them.
+std::vector<std::vector<Fp>> ZeroColumns(size_t count, size_t rows);
+
 // Applies Interpolate / LowDegreeExtend to each column, spreading columns over threads.
 void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift = Fp::One());
 std::vector<std::vector<Fp>> LowDegreeExtendColumns(const std::vector<std::vector<Fp>>& coeffs,

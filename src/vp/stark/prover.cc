@@ -79,12 +79,31 @@ Committed Commit(std::vector<std::vector<Fp>> coeffs, const StarkLayout& l, Rand
 }
 
 // Pads real rows to n (random rows in zk mode, zeros otherwise) and interpolates.
-std::vector<std::vector<Fp>> PadAndInterpolate(std::vector<std::vector<Fp>> cols,
+std::vector<std::vector<Fp>> PadAndInterpolate(std::vector<std::vector<Fp>>&& cols,
                                                const StarkLayout& l, RandomSource& rng) {
   for (auto& col : cols) {
     const size_t real = col.size();
     col.resize(l.n);
     for (size_t i = real; i < l.n; ++i) col[i] = l.zk ? rng.NextFp() : Fp::Zero();
+  }
+  InterpolateColumns(cols);
+  return std::move(cols);
+}
+
+// The same for a trace the caller keeps: copied column by column on all threads (a serial
+// copy would fault in the fresh pages one by one), padded with the same draws in the same
+// order.
+std::vector<std::vector<Fp>> PadAndInterpolate(const TraceColumns& trace, const StarkLayout& l,
+                                               RandomSource& rng) {
+  std::vector<std::vector<Fp>> cols = ZeroColumns(trace.size(), l.n);
+  for (size_t c = 0; c < trace.size(); ++c) {
+    for (size_t i = trace[c].size(); i < l.n; ++i) cols[c][i] = l.zk ? rng.NextFp() : Fp::Zero();
+  }
+  const long long m = static_cast<long long>(trace.size());
+#pragma omp parallel for schedule(static) if (m > 1 && l.n >= 4096)
+  for (long long c = 0; c < m; ++c) {
+    const auto& src = trace[static_cast<size_t>(c)];
+    std::copy(src.begin(), src.end(), cols[static_cast<size_t>(c)].begin());
   }
   InterpolateColumns(cols);
   return cols;

@@ -1,6 +1,8 @@
 // Poseidon2 hash-chain AIR.
 #include "vp/stark/airs/poseidon2_chain.h"
 
+#include "vp/stark/ntt.h"
+
 // GCC notes once per file that 64-byte vectors would be passed differently without AVX-512;
 // no function here takes or returns one by value (packed.h's helpers are always inlined).
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -63,7 +65,7 @@ std::vector<ConstraintInfo> Poseidon2ChainAir::MainConstraints() const {
 }
 
 TraceColumns Poseidon2ChainAir::GenerateTrace() const {
-  TraceColumns t(kWidth, std::vector<Fp>(length_));
+  TraceColumns t = ZeroColumns(kWidth, length_);
   const auto& c = Poseidon2<8>::GetConstants();
   HashOut v = x_;
   for (size_t row = 0; row < length_; ++row) {
