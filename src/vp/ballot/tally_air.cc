@@ -1,6 +1,7 @@
 // The tally AIR (docs/tally_proof.md).
 #include "vp/ballot/tally_air.h"
 
+#include <algorithm>
 #include <string>
 
 #include "vp/ballot/bulletin.h"
@@ -173,22 +174,39 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     }
     return HashOut{s[0], s[1], s[2], s[3]};
   };
-  std::vector<uint64_t> counts(k_, 0);
-  for (size_t i = 0; i < m; ++i) {
+  // The random source is drawn from in leaf order (the masks of excluded leaves) and the
+  // running counts are prefix sums: both first, serially; then the rows, which are
+  // independent for commitments and leaves and level by level for tree nodes, on all threads.
+  std::vector<std::array<Fp, 5>> masks(m);
+  std::vector<uint64_t> running(m * k_);  // counts after leaf i, choice j at i * k_ + j
+  {
+    std::vector<uint64_t> counts(k_, 0);
+    for (size_t i = 0; i < m; ++i) {
+      if (leaves[i].excluded) {
+        for (auto& v : masks[i]) v = rng.NextFp();
+      } else {
+        ++counts[leaves[i].choice];
+      }
+      std::copy(counts.begin(), counts.end(), running.begin() + static_cast<std::ptrdiff_t>(i * k_));
+    }
+  }
+  const long long num_leaves = static_cast<long long>(m);
+#pragma omp parallel for schedule(static) if (m >= 256)
+  for (long long ii = 0; ii < num_leaves; ++ii) {
+    const auto i = static_cast<size_t>(ii);
     const LeafWitness& leaf = leaves[i];
     const size_t rc = 2 * i, rl = 2 * i + 1;
     std::array<Fp, 12> in{};
     in[0] = CommitTag();
     for (size_t j = 0; j < 3; ++j) in[1 + j] = e_[j];
     if (leaf.excluded) {
-      for (size_t j = 5; j < 10; ++j) in[j] = rng.NextFp();
+      for (size_t j = 5; j < 10; ++j) in[j] = masks[i][j - 5];
       t[kX][rc] = Fp::One();
     } else {
       const std::vector<Fp> r = BytesToLimbs(leaf.random);
       in[4] = Fp(leaf.choice);
       for (size_t j = 0; j < 5; ++j) in[5 + j] = r[j];
       t[kB + leaf.choice][rc] = Fp::One();
-      ++counts[leaf.choice];
     }
     fill_row(rc, in);
     t[kIsC][rc] = Fp::One();
@@ -199,19 +217,27 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     t[kIsL][rl] = Fp::One();
     t[kId][rc] = t[kId][rl] = Fp(m_ + i);
     for (size_t j = 0; j < k_; ++j) {
-      t[kB + k_ + j][rc] = t[kB + k_ + j][rl] = Fp(counts[j]);
+      t[kB + k_ + j][rc] = t[kB + k_ + j][rl] = Fp(running[i * k_ + j]);
     }
   }
-  for (size_t node = m - 1, row = 2 * m; node >= 1; --node, ++row) {
-    std::array<Fp, 12> in{};
-    in[0] = NodeTag();
-    for (size_t j = 0; j < 4; ++j) {
-      in[1 + j] = heap[2 * node][j];
-      in[5 + j] = heap[2 * node + 1][j];
+  // Node j (heap order, children 2j and 2j + 1) is row 2m + (m - 1 - j); a level's nodes
+  // [lo, 2 lo) depend only on the level below.
+  const uint64_t* totals = running.data() + (m - 1) * k_;
+  for (size_t lo = m / 2; lo >= 1; lo /= 2) {
+    const long long count = static_cast<long long>(lo);
+#pragma omp parallel for schedule(static) if (lo >= 256)
+    for (long long jj = 0; jj < count; ++jj) {
+      const size_t node = lo + static_cast<size_t>(jj), row = 2 * m + (m - 1 - node);
+      std::array<Fp, 12> in{};
+      in[0] = NodeTag();
+      for (size_t j = 0; j < 4; ++j) {
+        in[1 + j] = heap[2 * node][j];
+        in[5 + j] = heap[2 * node + 1][j];
+      }
+      heap[node] = fill_row(row, in);
+      t[kId][row] = Fp(node);
+      for (size_t j = 0; j < k_; ++j) t[kB + k_ + j][row] = Fp(totals[j]);
     }
-    heap[node] = fill_row(row, in);
-    t[kId][row] = Fp(node);
-    for (size_t j = 0; j < k_; ++j) t[kB + k_ + j][row] = Fp(counts[j]);
   }
   return t;
 }
@@ -222,26 +248,33 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
   const size_t rows = TraceRows();
   stark::ExtTraceColumns aux(2, std::vector<Fp2>(rows));
   std::vector<Fp2> num(rows), den(rows), q(rows);
-  std::vector<Fp> row_vals(MainWidth());
-  for (size_t r = 0; r < rows; ++r) {
-    const bool is_c = main[kIsC][r] == Fp::One();
-    const bool is_l = main[kIsL][r] == Fp::One();
-    const Fp id = main[kId][r];
-    for (size_t col = 0; col < row_vals.size(); ++col) row_vals[col] = main[col][r];
-    const std::array<Fp, 4> out = Output<Fp>(row_vals);
-    num[r] = is_c ? Fp2::One() : alpha - Encode(Fp2(id), out, beta);
-    if (!is_c && !is_l) {
-      std::array<Fp, 4> left, right;
-      for (size_t j = 0; j < 4; ++j) {
-        left[j] = main[kIn + 1 + j][r];
-        right[j] = main[kIn + 5 + j][r];
+  // Per-row factors on all threads; the running products below are serial.
+  const long long num_rows = static_cast<long long>(rows);
+#pragma omp parallel if (rows >= 1024)
+  {
+    std::vector<Fp> row_vals(MainWidth());
+#pragma omp for schedule(static)
+    for (long long rr = 0; rr < num_rows; ++rr) {
+      const auto r = static_cast<size_t>(rr);
+      const bool is_c = main[kIsC][r] == Fp::One();
+      const bool is_l = main[kIsL][r] == Fp::One();
+      const Fp id = main[kId][r];
+      for (size_t col = 0; col < row_vals.size(); ++col) row_vals[col] = main[col][r];
+      const std::array<Fp, 4> out = Output<Fp>(row_vals);
+      num[r] = is_c ? Fp2::One() : alpha - Encode(Fp2(id), out, beta);
+      if (!is_c && !is_l) {
+        std::array<Fp, 4> left, right;
+        for (size_t j = 0; j < 4; ++j) {
+          left[j] = main[kIn + 1 + j][r];
+          right[j] = main[kIn + 5 + j][r];
+        }
+        den[r] = (alpha - Encode(Fp2(id + id), left, beta)) *
+                 (alpha - Encode(Fp2(id + id + Fp::One()), right, beta));
+      } else {
+        den[r] = Fp2::One();
       }
-      den[r] = (alpha - Encode(Fp2(id + id), left, beta)) *
-               (alpha - Encode(Fp2(id + id + Fp::One()), right, beta));
-    } else {
-      den[r] = Fp2::One();
+      q[r] = main[kX][r] == Fp::One() ? gamma - id : Fp2::One();
     }
-    q[r] = main[kX][r] == Fp::One() ? gamma - id : Fp2::One();
   }
   stark::BatchInverse(std::span<Fp2>(den));
   aux[0][0] = Fp2::One();
