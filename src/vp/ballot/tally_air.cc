@@ -299,34 +299,78 @@ Fp2 TallyAir::ExcludedProduct(Fp2 gamma) const {
   return prod;
 }
 
-void TallyAir::EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,
-                           std::span<const Fp2> periodic, std::span<const Fp2> rand,
-                           std::span<Fp2> out) const {
-  (void)periodic;
+namespace {
+
+// h * c for a main value h (base field: two multiplications when packed) and a constant c.
+inline Fp2 MulMain(Fp2 h, Fp2 c) { return h * c; }
+[[gnu::always_inline]] inline stark::PackedFp2 MulMain(stark::PackedFp h, Fp2 c) {
+  return {h * c.c0(), h * c.c1()};
+}
+
+// Encode over main values: id + beta h0 + ... + beta^4 h3.
+template <typename E, typename H>
+[[gnu::always_inline]] inline E EncodeMain(E id, const H& h, Fp2 beta) {
+  E acc = id;
+  Fp2 pw = beta;
+  for (size_t i = 0; i < 4; ++i) {
+    acc += MulMain(h[i], pw);
+    pw *= beta;
+  }
+  return acc;
+}
+
+}  // namespace
+
+template <typename E, typename F>
+inline void TallyAir::EvalAux(const stark::Frame<F>& main, const stark::Frame<E>& aux,
+                              std::span<const Fp2> rand, std::span<E> out) const {
   const Fp2 alpha = rand[0], beta = rand[1], gamma = rand[2];
-  const Fp2 one = Fp2::One();
+  const E one(Fp2::One());
   const auto& cur = main.current;
-  const Fp2 is_c = cur[kIsC], is_l = cur[kIsL], x = cur[kX], id = cur[kId];
-  const Fp2 is_n = one - is_c - is_l;
-  const std::array<Fp2, 4> output = Output<Fp2>(cur);
-  std::array<Fp2, 4> left, right;
+  const E is_c(cur[kIsC]), is_l(cur[kIsL]), x(cur[kX]), id(cur[kId]);
+  const E is_n = one - is_c - is_l;
+  const std::array<F, 4> output = Output<F>(cur);
+  std::array<F, 4> left, right;
   for (size_t j = 0; j < 4; ++j) {
     left[j] = cur[kIn + 1 + j];
     right[j] = cur[kIn + 5 + j];
   }
-  const Fp2 num = is_c + (one - is_c) * (alpha - Encode(id, output, beta));
-  const Fp2 den = is_n * (alpha - Encode(id + id, left, beta)) *
-                      (alpha - Encode(id + id + one, right, beta)) +
-                  (one - is_n);
-  const Fp2 z = aux.current[0], z_next = aux.next[0];
+  const E num = is_c + (one - is_c) * (alpha - EncodeMain(id, output, beta));
+  const E den = is_n * (alpha - EncodeMain(id + id, left, beta)) *
+                    (alpha - EncodeMain(id + id + one, right, beta)) +
+                (one - is_n);
+  const Fp2 root_term = alpha - Encode(Fp2(Fp::One()), root_, beta);
+  const E z = aux.current[0], z_next = aux.next[0];
   out[0] = z - one;
   out[1] = z_next * den - z * num;
-  out[2] = z * num - (alpha - Encode(Fp2(Fp::One()), root_, beta)) * den;
-  const Fp2 q = x * (gamma - id) + (one - x);
-  const Fp2 w = aux.current[1], w_next = aux.next[1];
+  out[2] = z * num - root_term * den;
+  const E q = x * (gamma - id) + (one - x);
+  const E w = aux.current[1], w_next = aux.next[1];
   out[3] = w - one;
   out[4] = w_next - w * q;
   out[5] = w * q - ExcludedProduct(gamma);
+}
+
+void TallyAir::EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,
+                           std::span<const Fp2> periodic, std::span<const Fp2> rand,
+                           std::span<Fp2> out) const {
+  (void)periodic;
+  EvalAux<Fp2, Fp2>(main, aux, rand, out);
+}
+
+void TallyAir::EvaluateAuxPacked(const stark::Frame<stark::PackedFp>& main,
+                                 const stark::Frame<stark::PackedFp2>& aux,
+                                 std::span<const stark::PackedFp> periodic, std::span<const Fp2> rand,
+                                 std::span<stark::PackedFp2> out) const {
+  (void)periodic;
+  EvalAuxPacked(main, aux, rand, out);
+}
+
+VP_STARK_SIMD_CLONES void TallyAir::EvalAuxPacked(const stark::Frame<stark::PackedFp>& main,
+                                                 const stark::Frame<stark::PackedFp2>& aux,
+                                                 std::span<const Fp2> rand,
+                                                 std::span<stark::PackedFp2> out) const {
+  EvalAux<stark::PackedFp2, stark::PackedFp>(main, aux, rand, out);
 }
 
 }  // namespace vp::ballot

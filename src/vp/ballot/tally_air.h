@@ -88,6 +88,11 @@ class TallyAir final : public stark::Air {
   void EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,
                    std::span<const Fp2> periodic, std::span<const Fp2> rand,
                    std::span<Fp2> out) const override;
+  bool HasPackedAux() const override { return true; }
+  void EvaluateAuxPacked(const stark::Frame<stark::PackedFp>& main,
+                         const stark::Frame<stark::PackedFp2>& aux,
+                         std::span<const stark::PackedFp> periodic, std::span<const Fp2> rand,
+                         std::span<stark::PackedFp2> out) const override;
 
  private:
   TallyAir() = default;
@@ -95,6 +100,15 @@ class TallyAir final : public stark::Air {
   [[gnu::always_inline]] inline void Eval(const stark::Frame<F>& f, std::span<F> out) const;
   VP_STARK_SIMD_CLONES void EvalPacked(const stark::Frame<stark::PackedFp>& f,
                                        std::span<stark::PackedFp> out) const;
+  // The auxiliary constraints with extension values E over main values F (Fp2 over Fp2 for
+  // the verifier's point, PackedFp2 over PackedFp for eight rows of the prover's domain).
+  template <typename E, typename F>
+  [[gnu::always_inline]] inline void EvalAux(const stark::Frame<F>& main, const stark::Frame<E>& aux,
+                                             std::span<const Fp2> rand, std::span<E> out) const;
+  VP_STARK_SIMD_CLONES void EvalAuxPacked(const stark::Frame<stark::PackedFp>& main,
+                                          const stark::Frame<stark::PackedFp2>& aux,
+                                          std::span<const Fp2> rand,
+                                          std::span<stark::PackedFp2> out) const;
   // The permutation output lanes 0..3 of a row, from its last S-box columns.
   template <typename F>
   static std::array<F, 4> Output(std::span<const F> row);

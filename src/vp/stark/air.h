@@ -102,6 +102,19 @@ class Air {
     (void)rand;
     (void)out;
   }
+  // Optional speed-up, like EvaluateMainPacked: the auxiliary constraints on eight rows at
+  // once (main values in the base field). Used when both packed forms are provided; must
+  // compute exactly what EvaluateAux computes, lane by lane.
+  virtual bool HasPackedAux() const { return false; }
+  virtual void EvaluateAuxPacked(const Frame<PackedFp>& main, const Frame<PackedFp2>& aux,
+                                 std::span<const PackedFp> periodic, std::span<const Fp2> rand,
+                                 std::span<PackedFp2> out) const {
+    (void)main;
+    (void)aux;
+    (void)periodic;
+    (void)rand;
+    (void)out;
+  }
 };
 
 }  // namespace vp::stark

@@ -132,6 +132,36 @@ struct PackedFp {
   [[gnu::always_inline]] PackedFp& operator*=(PackedFp b) { return *this = *this * b; }
 };
 
+// Eight extension elements (a + b u, u^2 = 7) as two PackedFp: lane j is row j. Same
+// arithmetic as Fp2, lane by lane, for AIRs that evaluate auxiliary constraints packed
+// (Air::EvaluateAuxPacked).
+struct PackedFp2 {
+  PackedFp c0, c1;
+
+  PackedFp2() = default;
+  explicit PackedFp2(PackedFp a) : c0(a) {}
+  explicit PackedFp2(Fp2 a) : c0(a.c0()), c1(a.c1()) {}
+  PackedFp2(PackedFp a, PackedFp b) : c0(a), c1(b) {}
+  Fp2 Lane(size_t j) const { return Fp2(c0.Lane(j), c1.Lane(j)); }
+
+  [[gnu::always_inline]] friend PackedFp2 operator+(PackedFp2 x, PackedFp2 y) { return {x.c0 + y.c0, x.c1 + y.c1}; }
+  [[gnu::always_inline]] friend PackedFp2 operator-(PackedFp2 x, PackedFp2 y) { return {x.c0 - y.c0, x.c1 - y.c1}; }
+  [[gnu::always_inline]] friend PackedFp2 operator*(PackedFp2 x, PackedFp2 y) {
+    const PackedFp aa = x.c0 * y.c0, bb = x.c1 * y.c1;
+    const PackedFp cross = (x.c0 + x.c1) * (y.c0 + y.c1) - aa - bb;
+    return {aa + bb * Fp(Fp2::kW), cross};
+  }
+  [[gnu::always_inline]] friend PackedFp2 operator*(PackedFp2 x, PackedFp y) { return {x.c0 * y, x.c1 * y}; }
+  [[gnu::always_inline]] friend PackedFp2 operator+(PackedFp2 x, Fp2 y) { return x + PackedFp2(y); }
+  [[gnu::always_inline]] friend PackedFp2 operator+(Fp2 y, PackedFp2 x) { return x + PackedFp2(y); }
+  [[gnu::always_inline]] friend PackedFp2 operator-(PackedFp2 x, Fp2 y) { return x - PackedFp2(y); }
+  [[gnu::always_inline]] friend PackedFp2 operator-(Fp2 y, PackedFp2 x) { return PackedFp2(y) - x; }
+  [[gnu::always_inline]] friend PackedFp2 operator*(PackedFp2 x, Fp2 y) { return x * PackedFp2(y); }
+  [[gnu::always_inline]] friend PackedFp2 operator*(Fp2 y, PackedFp2 x) { return x * PackedFp2(y); }
+  [[gnu::always_inline]] PackedFp2& operator+=(PackedFp2 y) { return *this = *this + y; }
+  [[gnu::always_inline]] PackedFp2& operator*=(PackedFp2 y) { return *this = *this * y; }
+};
+
 }  // namespace vp::stark
 
 #pragma GCC diagnostic pop

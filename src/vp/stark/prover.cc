@@ -169,6 +169,7 @@ struct ComposeContext {
   const std::vector<size_t>* main_domain = nullptr;
   const std::vector<Fp2>* alpha_pows = nullptr;
   std::span<const Fp2> aux_rand;
+  bool packed_aux = false;  // aux constraints through Air::EvaluateAuxPacked
   Fp* h_re = nullptr;  // natural order
   Fp* h_im = nullptr;
 };
@@ -178,6 +179,7 @@ struct ComposeScratch {
   std::vector<Fp> cur, nxt, per, out_main;
   std::vector<Fp2> cur2, nxt2, acur, anxt, per2, out_aux;
   std::vector<PackedFp> pcur, pnxt, pper, pout;
+  std::vector<PackedFp2> pacur, panxt, paout;
   std::vector<Fp> trans;  // main outputs of eight rows, constraint-major
   ComposeScratch(const ComposeContext& cx, bool packed) {
     const StarkLayout& l = *cx.l;
@@ -200,6 +202,11 @@ struct ComposeScratch {
       pnxt.resize(l.main_width);
       pper.resize(np);
       pout.resize(l.main_constraints.size());
+      if (cx.packed_aux) {
+        pacur.resize(l.aux_width);
+        panxt.resize(l.aux_width);
+        paout.resize(l.aux_constraints.size());
+      }
     }
   }
 };
@@ -344,6 +351,41 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
     const size_t d = dom[q];
     are[d] += sc.pout[q] * Fp((*cx.alpha_re)[q]);
     aim[d] += sc.pout[q] * Fp((*cx.alpha_im)[q]);
+  }
+  if (cx.packed_aux) {
+    const auto& aux_e = *cx.aux_e;
+    for (size_t c = 0; c < l.aux_width; ++c) {
+      const Fp* re = aux_e[2 * c].data() + base;
+      const Fp* im = aux_e[2 * c + 1].data() + base;
+      sc.pacur[c] = PackedFp2(PackedFp::Load(re + p), PackedFp::Load(im + p));
+      if (!wraps) {
+        sc.panxt[c] = PackedFp2(PackedFp::Load(re + p + 1), PackedFp::Load(im + p + 1));
+      } else {
+        Fp tr[8], ti[8];
+        for (size_t j = 0; j < 7; ++j) {
+          tr[j] = re[p + 1 + j];
+          ti[j] = im[p + 1 + j];
+        }
+        tr[7] = re[0];
+        ti[7] = im[0];
+        sc.panxt[c] = PackedFp2(PackedFp::Load(tr), PackedFp::Load(ti));
+      }
+    }
+    cx.air->EvaluateAuxPacked(Frame<PackedFp>{sc.pcur, sc.pnxt}, Frame<PackedFp2>{sc.pacur, sc.panxt},
+                              sc.pper, cx.aux_rand, sc.paout);
+    const size_t num_main_c = sc.pout.size();
+    for (size_t q = 0; q < sc.paout.size(); ++q) {
+      const size_t d = static_cast<size_t>(l.aux_constraints[q].domain);
+      const PackedFp2 v = sc.paout[q] * (*cx.alpha_pows)[num_main_c + q];
+      are[d] += v.c0;
+      aim[d] += v.c1;
+    }
+    for (size_t j = 0; j < 8; ++j) {
+      Fp2 acc[kNumConstraintDomains];
+      for (size_t d = 0; d < kNumConstraintDomains; ++d) acc[d] = Fp2(are[d].Lane(j), aim[d].Lane(j));
+      WriteH(cx, k + j, acc);
+    }
+    return;
   }
   for (size_t j = 0; j < 8; ++j) {
     if (l.aux_width > 0) {
@@ -537,6 +579,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     cx.main_domain = &main_domain;
     cx.alpha_pows = &alpha_pows;
     cx.aux_rand = aux_rand;
+    cx.packed_aux = has_aux && air.HasPackedAux();
     cx.h_re = h_re.data();
     cx.h_im = h_im.data();
     // Eight points of a coset at a time (n is a power of two >= 4): packed rows when the AIR
