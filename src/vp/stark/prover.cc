@@ -915,9 +915,10 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
 
 void KeepFreedMemoryForProving() {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-  // Blocks up to 32 MiB (glibc's largest mmap threshold) come from the heap, and the heap
-  // is trimmed only above 2 GiB of free memory at its top.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  // Every block comes from the heap (no mmap: glibc's threshold cannot exceed 32 MiB, and
+  // digest vectors of 2^21 leaves are 64 MiB), and the heap is trimmed only above 2 GiB of
+  // free memory at its top.
+  mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 #endif
 }
