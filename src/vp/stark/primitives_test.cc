@@ -180,6 +180,35 @@ TEST(PackedFieldTest, LanesMatchScalarArithmetic) {
   }
 }
 
+// PackedFp2 (auxiliary constraints eight rows at a time) agrees with Fp2 lane by lane.
+TEST(PackedFieldTest, ExtensionLanesMatchFp2) {
+  std::mt19937_64 rng(TestSeed() + 6);
+  for (int round = 0; round < 2000; ++round) {
+    Fp a0[8], a1[8], b0[8], b1[8], c[8];
+    for (size_t j = 0; j < 8; ++j) {
+      a0[j] = RandFp(rng);
+      a1[j] = RandFp(rng);
+      b0[j] = RandFp(rng);
+      b1[j] = RandFp(rng);
+      c[j] = round % 7 == 0 ? Fp(Fp::kModulus - 1) : RandFp(rng);
+    }
+    const Fp2 k(RandFp(rng), RandFp(rng));
+    const PackedFp2 pa(PackedFp::Load(a0), PackedFp::Load(a1)), pb(PackedFp::Load(b0), PackedFp::Load(b1));
+    const PackedFp pc = PackedFp::Load(c);
+    const PackedFp2 sum = pa + pb, diff = pa - pb, prod = pa * pb, scaled = pa * pc;
+    const PackedFp2 with_k = (k - pa) * k + pb * k - k, lifted = PackedFp2(pc) + PackedFp2(k);
+    for (size_t j = 0; j < 8; ++j) {
+      const Fp2 a(a0[j], a1[j]), b(b0[j], b1[j]);
+      ASSERT_EQ(sum.Lane(j), a + b);
+      ASSERT_EQ(diff.Lane(j), a - b);
+      ASSERT_EQ(prod.Lane(j), a * b);
+      ASSERT_EQ(scaled.Lane(j), a * c[j]);
+      ASSERT_EQ(with_k.Lane(j), (k - a) * k + b * k - k);
+      ASSERT_EQ(lifted.Lane(j), Fp2(c[j]) + k);
+    }
+  }
+}
+
 // The 8-lane transform kernels (the default where compiled for the CPU) and the portable
 // scalar loops give the same transforms, for every size around the blocking and threading
 // thresholds, both directions, with and without a coset shift.
