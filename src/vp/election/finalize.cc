@@ -101,6 +101,10 @@ StatusOr<ballot::OperatorPlan> PlanFromJson(const json& j) {
 
 }  // namespace
 
+unsigned ProverThreads(unsigned cores, unsigned running) {
+  return std::max(1u, std::max(1u, cores) / std::max(1u, running));
+}
+
 FinalizeService::FinalizeService(store::Db& db, ElectionService& elections, objects::ObjectStore& objects,
                                  std::shared_ptr<const LogSigner> log_key, FinalizeOptions options)
     : db_(db), elections_(elections), objects_(objects), log_key_(std::move(log_key)), options_(std::move(options)) {}
@@ -491,6 +495,19 @@ store::JobResult FinalizeService::RunSegment(store::JobContext& job) {
   const auto t0 = std::chrono::steady_clock::now();
   prover::ProverRunOptions run = options_.run;
   run.should_stop = stop;
+  // The image's thread count, unless the configuration sets one: the cores split among the
+  // segment jobs proving on this host right now.
+  const unsigned running = running_provers_.fetch_add(1) + 1;
+  struct Leave {
+    std::atomic<unsigned>& n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{running_provers_};
+  const bool configured = std::any_of(run.env.begin(), run.env.end(), [](const std::string& var) {
+    return var.rfind("OMP_NUM_THREADS=", 0) == 0;
+  });
+  if (!configured) {
+    run.env.push_back("OMP_NUM_THREADS=" + std::to_string(ProverThreads(std::thread::hardware_concurrency(), running)));
+  }
   StatusOr<Bytes> proof = prover::ProveSegmentInput(*witness, *sealed, options_.image, run);
   wipe();
   const int64_t prove_ms =

@@ -316,5 +316,14 @@ VP_STORE_INSTANTIATE(FinalizeTest);
 VP_STORE_INSTANTIATE(FinalizeSegmentsTest);
 VP_STORE_INSTANTIATE(FinalizeImageTest);
 
+TEST(ProverThreads, SplitTheCoresAmongRunningImages) {
+  EXPECT_EQ(ProverThreads(2, 1), 2u);
+  EXPECT_EQ(ProverThreads(2, 2), 1u);
+  EXPECT_EQ(ProverThreads(2, 4), 1u);
+  EXPECT_EQ(ProverThreads(16, 4), 4u);
+  EXPECT_EQ(ProverThreads(16, 3), 5u);
+  EXPECT_EQ(ProverThreads(0, 0), 1u);  // hardware_concurrency() may answer 0
+}
+
 }  // namespace
 }  // namespace vp::election
