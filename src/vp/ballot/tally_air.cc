@@ -22,13 +22,22 @@ constexpr uint64_t kPublicInputVersion = 1;
 
 bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-// enc(id, h) = id + beta h0 + beta^2 h1 + beta^3 h2 + beta^4 h3.
-template <typename H>
-Fp2 Encode(Fp2 id, const H& h, Fp2 beta) {
-  Fp2 acc = id;
+// h * c for a value h of a row (base or extension field; base-field lanes take two
+// multiplications when packed) and a constant c.
+inline Fp2 MulMain(Fp h, Fp2 c) { return c * h; }
+inline Fp2 MulMain(Fp2 h, Fp2 c) { return h * c; }
+[[gnu::always_inline]] inline stark::PackedFp2 MulMain(stark::PackedFp h, Fp2 c) {
+  return {h * c.c0(), h * c.c1()};
+}
+
+// enc(id, h) = id + beta h0 + beta^2 h1 + beta^3 h2 + beta^4 h3, for one row (E = Fp2) or
+// eight (E = PackedFp2).
+template <typename E, typename H>
+[[gnu::always_inline]] inline E Encode(E id, const H& h, Fp2 beta) {
+  E acc = id;
   Fp2 pw = beta;
   for (size_t i = 0; i < 4; ++i) {
-    acc += pw * h[i];
+    acc += MulMain(h[i], pw);
     pw *= beta;
   }
   return acc;
@@ -299,28 +308,6 @@ Fp2 TallyAir::ExcludedProduct(Fp2 gamma) const {
   return prod;
 }
 
-namespace {
-
-// h * c for a main value h (base field: two multiplications when packed) and a constant c.
-inline Fp2 MulMain(Fp2 h, Fp2 c) { return h * c; }
-[[gnu::always_inline]] inline stark::PackedFp2 MulMain(stark::PackedFp h, Fp2 c) {
-  return {h * c.c0(), h * c.c1()};
-}
-
-// Encode over main values: id + beta h0 + ... + beta^4 h3.
-template <typename E, typename H>
-[[gnu::always_inline]] inline E EncodeMain(E id, const H& h, Fp2 beta) {
-  E acc = id;
-  Fp2 pw = beta;
-  for (size_t i = 0; i < 4; ++i) {
-    acc += MulMain(h[i], pw);
-    pw *= beta;
-  }
-  return acc;
-}
-
-}  // namespace
-
 template <typename E, typename F>
 inline void TallyAir::EvalAux(const stark::Frame<F>& main, const stark::Frame<E>& aux,
                               std::span<const Fp2> rand, std::span<E> out) const {
@@ -335,9 +322,9 @@ inline void TallyAir::EvalAux(const stark::Frame<F>& main, const stark::Frame<E>
     left[j] = cur[kIn + 1 + j];
     right[j] = cur[kIn + 5 + j];
   }
-  const E num = is_c + (one - is_c) * (alpha - EncodeMain(id, output, beta));
-  const E den = is_n * (alpha - EncodeMain(id + id, left, beta)) *
-                    (alpha - EncodeMain(id + id + one, right, beta)) +
+  const E num = is_c + (one - is_c) * (alpha - Encode(id, output, beta));
+  const E den = is_n * (alpha - Encode(id + id, left, beta)) *
+                    (alpha - Encode(id + id + one, right, beta)) +
                 (one - is_n);
   const Fp2 root_term = alpha - Encode(Fp2(Fp::One()), root_, beta);
   const E z = aux.current[0], z_next = aux.next[0];

@@ -78,21 +78,9 @@ Committed Commit(std::vector<std::vector<Fp>> coeffs, const StarkLayout& l, Rand
   return c;
 }
 
-// Pads real rows to n (random rows in zk mode, zeros otherwise) and interpolates.
-std::vector<std::vector<Fp>> PadAndInterpolate(std::vector<std::vector<Fp>>&& cols,
-                                               const StarkLayout& l, RandomSource& rng) {
-  for (auto& col : cols) {
-    const size_t real = col.size();
-    col.resize(l.n);
-    for (size_t i = real; i < l.n; ++i) col[i] = l.zk ? rng.NextFp() : Fp::Zero();
-  }
-  InterpolateColumns(cols);
-  return std::move(cols);
-}
-
-// The same for a trace the caller keeps: copied column by column on all threads (a serial
-// copy would fault in the fresh pages one by one), padded with the same draws in the same
-// order.
+// Pads real rows to n (random rows in zk mode, zeros otherwise) and interpolates, into
+// columns of its own (the caller keeps the trace), copied column by column on all threads: a
+// serial copy would fault in the fresh pages one by one.
 std::vector<std::vector<Fp>> PadAndInterpolate(const TraceColumns& trace, const StarkLayout& l,
                                                RandomSource& rng) {
   std::vector<std::vector<Fp>> cols = ZeroColumns(trace.size(), l.n);
@@ -316,6 +304,16 @@ void ComposeRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
 
 constexpr size_t kComposePrefetch = 32;
 
+// Rows p + 1 .. p + 8 of a coset column of n elements (p a multiple of 8): the next rows of
+// eight points, the last wrapping to the coset's first element when p + 8 == n.
+[[gnu::always_inline]] inline PackedFp LoadNext8(const Fp* col, size_t p, size_t n) {
+  if (p + 8 != n) return PackedFp::Load(col + p + 1);
+  Fp tmp[8];
+  for (size_t j = 0; j < 7; ++j) tmp[j] = col[p + 1 + j];
+  tmp[7] = col[0];
+  return PackedFp::Load(tmp);
+}
+
 // Eight consecutive points of one coset (k a multiple of 8, n >= 8) through
 // Air::EvaluateMainPacked; the alpha-combination is packed too. Same values as ComposeRow.
 VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
@@ -323,20 +321,12 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
   const size_t te = k / l.n, p = k % l.n;
   const size_t base = te * cx.coset_step * l.n;
   const auto& main_e = *cx.main_e;
-  const bool wraps = p + 8 == l.n;  // the last point's next row is the coset's first
   for (size_t c = 0; c < l.main_width; ++c) {
     const Fp* col = main_e[c].data() + base;
     // One stream per column, too many for the hardware prefetchers (as in HashRows).
     if (p + kComposePrefetch < l.n) __builtin_prefetch(col + p + kComposePrefetch);
     sc.pcur[c] = PackedFp::Load(col + p);
-    if (!wraps) {
-      sc.pnxt[c] = PackedFp::Load(col + p + 1);
-    } else {
-      Fp tmp[8];
-      for (size_t j = 0; j < 7; ++j) tmp[j] = col[p + 1 + j];
-      tmp[7] = col[0];
-      sc.pnxt[c] = PackedFp::Load(tmp);
-    }
+    sc.pnxt[c] = LoadNext8(col, p, l.n);
   }
   const auto& tables = *cx.periodic_tables;
   for (size_t q = 0; q < tables.size(); ++q) {
@@ -358,18 +348,7 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
       const Fp* re = aux_e[2 * c].data() + base;
       const Fp* im = aux_e[2 * c + 1].data() + base;
       sc.pacur[c] = PackedFp2(PackedFp::Load(re + p), PackedFp::Load(im + p));
-      if (!wraps) {
-        sc.panxt[c] = PackedFp2(PackedFp::Load(re + p + 1), PackedFp::Load(im + p + 1));
-      } else {
-        Fp tr[8], ti[8];
-        for (size_t j = 0; j < 7; ++j) {
-          tr[j] = re[p + 1 + j];
-          ti[j] = im[p + 1 + j];
-        }
-        tr[7] = re[0];
-        ti[7] = im[0];
-        sc.panxt[c] = PackedFp2(PackedFp::Load(tr), PackedFp::Load(ti));
-      }
+      sc.panxt[c] = PackedFp2(LoadNext8(re, p, l.n), LoadNext8(im, p, l.n));
     }
     cx.air->EvaluateAuxPacked(Frame<PackedFp>{sc.pcur, sc.pnxt}, Frame<PackedFp2>{sc.pacur, sc.panxt},
                               sc.pper, cx.aux_rand, sc.paout);
@@ -449,7 +428,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
       split.push_back(std::move(re));
       split.push_back(std::move(im));
     }
-    aux = Commit(PadAndInterpolate(std::move(split), l, rng), l, rng);
+    aux = Commit(PadAndInterpolate(split, l, rng), l, rng);
     proof.has_aux = true;
     proof.aux_root = aux.tree->root();
     ch.AbsorbDigest(proof.aux_root);
@@ -491,10 +470,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
   // Divisor inverses per constraint domain, in coset-major order like the trace views:
   // element te * n + p belongs to evaluation point te + e_cosets * p.
-  std::vector<std::vector<Fp>> zinv(kNumConstraintDomains);
-  // Zeroed two by two in parallel: fresh pages are slow to fault in (see UninitAllocator).
-#pragma omp parallel for schedule(static, 1) if (E >= 4096)
-  for (size_t d = 0; d < kNumConstraintDomains; ++d) zinv[d].resize(E);
+  std::vector<std::vector<Fp>> zinv = ZeroColumns(kNumConstraintDomains, E);
   {
     const Fp g = Fp::RootOfUnity(l.log_n);
     const Fp we = Fp::RootOfUnity(Log2(E));
@@ -549,14 +525,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const size_t len = cycle.size();
     periodic_tables.push_back(LowDegreeExtend(coeffs, E * len / l.n, offset.Pow(l.n / len)));
   }
-  std::vector<Fp> h_re, h_im;
-#pragma omp parallel sections if (E >= 4096)
-  {
-#pragma omp section
-    h_re.resize(E);
-#pragma omp section
-    h_im.resize(E);
-  }
+  std::vector<std::vector<Fp>> h_parts = ZeroColumns(2, E);  // H's real and u parts
   std::vector<uint64_t> alpha_re(num_main_c), alpha_im(num_main_c);
   std::vector<size_t> main_domain(num_main_c);
   for (size_t k = 0; k < num_main_c; ++k) {
@@ -580,8 +549,8 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     cx.alpha_pows = &alpha_pows;
     cx.aux_rand = aux_rand;
     cx.packed_aux = has_aux && air.HasPackedAux();
-    cx.h_re = h_re.data();
-    cx.h_im = h_im.data();
+    cx.h_re = h_parts[0].data();
+    cx.h_im = h_parts[1].data();
     // Eight points of a coset at a time (n is a power of two >= 4): packed rows when the AIR
     // evaluates them, else row by row with the combination packed.
     const bool by8 = l.n % 8 == 0;
@@ -607,7 +576,6 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   zinv.clear();
   main_e_owned.clear();
   aux_e_owned.clear();
-  std::vector<std::vector<Fp>> h_parts = {std::move(h_re), std::move(h_im)};
   InterpolateColumns(h_parts, offset);
   for (const auto& part : h_parts) {
     for (size_t i = l.composition_degree_bound; i < E; ++i) {

@@ -85,7 +85,8 @@ export function txAttr<T extends HTMLElement>(el: T, attr: string, key: MsgKey, 
   return el;
 }
 
-function parseVars(text: string | undefined): Vars {
+// The vars a binding stored in a data attribute (tx, txAttr, and the console's ctx).
+export function parseVars(text: string | undefined): Vars {
   if (!text) return {};
   try {
     const v: unknown = JSON.parse(text);

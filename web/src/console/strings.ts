@@ -3,7 +3,7 @@
 // shared one (common/i18n: the switch in the header); elements set with ctx() re-translate
 // themselves when it changes. The Japanese table has the English one's type, so a missing
 // translation is a type error.
-import { lang, onLangChange, type Vars } from '../common/i18n';
+import { lang, onLangChange, parseVars, type Vars } from '../common/i18n';
 
 const en = {
   'c.lead': 'Sign in with an API key to list wallets and transactions, approve or reject pending transfers, and browse and verify the audit log. Every request is signed in this browser with the VP1-HMAC-SHA256 scheme.',
@@ -374,16 +374,6 @@ export function ctxAttr<T extends HTMLElement>(el: T, attr: string, key: CKey, v
   el.dataset.ci18nAttrVars = JSON.stringify(vars);
   el.setAttribute(attr, ct(key, vars));
   return el;
-}
-
-function parseVars(text: string | undefined): Vars {
-  if (!text) return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as Vars) : {};
-  } catch {
-    return {};
-  }
 }
 
 onLangChange(() => {
