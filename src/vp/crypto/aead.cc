@@ -42,13 +42,13 @@ StatusOr<Bytes> Aes256GcmSeal(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSp
   return out;
 }
 
-StatusOr<SecureBuffer> Aes256GcmOpen(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed) {
+Status Aes256GcmOpenInto(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<uint8_t> plain) {
   RETURN_IF_ERROR(CheckSizes(key, nonce));
   if (sealed.size() < kAesGcmTagSize) return InvalidArgumentError("aes-gcm: ciphertext shorter than the tag");
   const size_t ct_len = sealed.size() - kAesGcmTagSize;
+  if (plain.size() != ct_len) return InvalidArgumentError("aes-gcm: the plaintext buffer does not fit the ciphertext");
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return InternalError("aes-gcm: out of memory");
-  SecureBuffer plain(ct_len);
   uint8_t tag[kAesGcmTagSize];
   for (size_t i = 0; i < kAesGcmTagSize; ++i) tag[i] = sealed[ct_len + i];
   int len = 0;
@@ -56,12 +56,21 @@ StatusOr<SecureBuffer> Aes256GcmOpen(ByteSpan key, ByteSpan nonce, ByteSpan aad,
       (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
       (ct_len > 0 && EVP_DecryptUpdate(ctx.get(), plain.data(), &len, sealed.data(), static_cast<int>(ct_len)) != 1) ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kAesGcmTagSize), tag) != 1) {
+    SecureWipe(plain.data(), plain.size());
     return InternalError("aes-gcm: decryption failed");
   }
   uint8_t final_block[16];
   if (EVP_DecryptFinal_ex(ctx.get(), final_block, &len) != 1) {
+    SecureWipe(plain.data(), plain.size());
     return UnauthenticatedError("aes-gcm: authentication failed");
   }
+  return OkStatus();
+}
+
+StatusOr<SecureBuffer> Aes256GcmOpen(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed) {
+  if (sealed.size() < kAesGcmTagSize) return InvalidArgumentError("aes-gcm: ciphertext shorter than the tag");
+  SecureBuffer plain(sealed.size() - kAesGcmTagSize);
+  RETURN_IF_ERROR(Aes256GcmOpenInto(key, nonce, aad, sealed, plain.span()));
   return plain;
 }
 

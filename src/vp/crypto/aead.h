@@ -19,5 +19,9 @@ inline constexpr size_t kAesGcmTagSize = 16;
 StatusOr<Bytes> Aes256GcmSeal(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan plaintext);
 // Input is ciphertext || tag.
 StatusOr<SecureBuffer> Aes256GcmOpen(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed);
+// As Aes256GcmOpen, into `plain` (exactly the ciphertext's size), for callers opening many
+// small records into one buffer they wipe themselves (a SecureBuffer is a locked mapping of
+// its own). `plain` is wiped when authentication fails.
+Status Aes256GcmOpenInto(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed, std::span<uint8_t> plain);
 
 }  // namespace vp::crypto

@@ -718,15 +718,18 @@ StatusOr<std::vector<LeafRecord>> ElectionService::Leaves(const std::string& ele
       }
       const ByteSpan all(sealed);
       const std::string aad = WitnessAad(election_id, l.index, r.Text(i, 1));
-      StatusOr<SecureBuffer> plain = crypto::Aes256GcmOpen(keys_.witness_key.view(), all.first(crypto::kAesGcmNonceSize),
-                                                           AsBytes(aad), all.subspan(crypto::kAesGcmNonceSize));
-      if (!plain.ok()) {
+      // Opened into the stack and wiped there: a SecureBuffer per leaf would map and lock a
+      // page per leaf (a 2^20-vote tally spent most of its planning in mmap and mlock).
+      uint8_t p[kWitnessPlainSize];
+      const Status opened = crypto::Aes256GcmOpenInto(keys_.witness_key.view(), all.first(crypto::kAesGcmNonceSize),
+                                                      AsBytes(aad), all.subspan(crypto::kAesGcmNonceSize), p);
+      if (!opened.ok()) {
         return InternalError("election " + election_id + ": witness " + std::to_string(l.index) +
                              " does not open (another pepper, or a tampered row)");
       }
-      const uint8_t* p = plain->data();
       l.choice = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
       std::copy(p + 4, p + kWitnessPlainSize, l.random.begin());
+      SecureWipe(p, sizeof(p));
       if (l.choice >= e.choices.size()) return InternalError("election " + election_id + ": a witness has a bad choice");
       out.push_back(std::move(l));
     }
