@@ -1,26 +1,86 @@
 // vaultproof-prover: the prover image the workers run (only when its digest is signed by the
-// release key; src/vp/prover/prover_image.h). It reads one segment's prover input
+// release key; src/vp/prover/prover_image.h). `segment` reads one segment's prover input
 // (docs/tally_proof.md, "Prover input") on stdin and writes the segment's STARK proof bytes
-// on stdout. Errors go to stderr with exit status 1; usage errors exit 2.
+// on stdout; errors go to stderr with exit status 1, usage errors exit 2. `serve` answers
+// framed requests on stdin until it closes or stays idle for --idle-exit-ms (docs/tally_proof.md,
+// "Prover sessions"), so a worker pays the start and the first touch of memory once.
 //
 //   vaultproof-prover segment < input.json > proof.bin
+//   vaultproof-prover serve [--idle-exit-ms N]
 //   vaultproof-prover version
+#include <omp.h>
+#include <poll.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "vp/ballot/tally.h"
+#include "vp/base/secure.h"
 #include "vp/prover/segment_request.h"
 #include "vp/stark/prover.h"
 #include "vp/stark/random.h"
 
 namespace {
 
+constexpr size_t kMaxInput = size_t{1} << 30;
+
 int Fail(const std::string& why) {
   std::fprintf(stderr, "vaultproof-prover: %s\n", why.c_str());
   return 1;
+}
+
+// The witness is wiped once proven: a serving image proves segment after segment.
+vp::StatusOr<vp::Bytes> ProveInput(std::string& text) {
+  auto input = vp::prover::DecodeProverInput(text);
+  vp::SecureWipe(text.data(), text.size());
+  if (!input.ok()) return input.status();
+  struct Wipe {
+    vp::prover::ProverInput& in;
+    ~Wipe() {
+      for (auto& l : in.leaves) vp::SecureWipe(l.random.data(), l.random.size());
+    }
+  } wipe{*input};
+  ASSIGN_OR_RETURN(vp::ballot::SegmentStatement segment,
+                   vp::ballot::ComputeSegmentStatement(input->offset, input->leaves, input->num_choices));
+  vp::ballot::TallyStatement statement;
+  statement.election_id = input->election_id;
+  statement.config_hash = input->config_hash;
+  statement.num_choices = input->num_choices;
+  vp::stark::SystemRandom rng;
+  return vp::ballot::ProveSegment(statement, segment, input->leaves, vp::stark::ProofOptions{}, rng);
+}
+
+bool WriteAll(const uint8_t* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(1, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Reads exactly n bytes; false on end of input or an error.
+bool ReadExact(uint8_t* p, size_t n) {
+  while (n > 0) {
+    const ssize_t r = ::read(0, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+uint32_t Le32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
 }
 
 int ProveSegmentFromStdin() {
@@ -32,38 +92,81 @@ int ProveSegmentFromStdin() {
     if (n < 0) return Fail("cannot read stdin");
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (size_t{1} << 30)) return Fail("input above 1 GiB");
+    if (text.size() > kMaxInput) return Fail("input above 1 GiB");
   }
-  auto input = vp::prover::DecodeProverInput(text);
-  if (!input.ok()) return Fail(input.status().message());
-  auto segment = vp::ballot::ComputeSegmentStatement(input->offset, input->leaves, input->num_choices);
-  if (!segment.ok()) return Fail(segment.status().message());
-  vp::ballot::TallyStatement statement;
-  statement.election_id = input->election_id;
-  statement.config_hash = input->config_hash;
-  statement.num_choices = input->num_choices;
-  vp::stark::SystemRandom rng;
-  auto proof = vp::ballot::ProveSegment(statement, *segment, input->leaves, vp::stark::ProofOptions{}, rng);
+  auto proof = ProveInput(text);
   if (!proof.ok()) return Fail(proof.status().message());
-  size_t off = 0;
-  while (off < proof->size()) {
-    const ssize_t n = ::write(1, proof->data() + off, proof->size() - off);
-    if (n <= 0) return Fail("cannot write the proof to stdout");
-    off += static_cast<size_t>(n);
-  }
+  if (!WriteAll(proof->data(), proof->size())) return Fail("cannot write the proof to stdout");
   return 0;
+}
+
+bool Answer(uint8_t kind, const uint8_t* p, size_t n) {
+  const uint8_t head[5] = {kind, static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
+                           static_cast<uint8_t>(n >> 24)};
+  return WriteAll(head, sizeof(head)) && WriteAll(p, n);
+}
+
+// Request: u32 threads (0 = the default), u32 length (1 .. 2^30), the prover input JSON; all
+// little-endian. Answer: u8 kind (0 proof, 1 error), u32 length, the proof or the message.
+// A request the image cannot read ends the session (exit 1) after an error answer.
+int Serve(int idle_exit_ms) {
+  const int default_threads = omp_get_max_threads();
+  for (;;) {
+    pollfd p{0, POLLIN, 0};
+    const int rc = ::poll(&p, 1, idle_exit_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return 0;  // idle: give the memory back
+    uint8_t head[8];
+    // End of input between requests is the worker closing the session.
+    const ssize_t first = ::read(0, head, 1);
+    if (first == 0) return 0;
+    if (first < 0 && errno == EINTR) continue;
+    if (first < 0 || !ReadExact(head + 1, sizeof(head) - 1)) return Fail("truncated request header");
+    const uint32_t threads = Le32(head), length = Le32(head + 4);
+    if (threads > 1024 || length == 0 || length > kMaxInput) {
+      const std::string why = "malformed request header";
+      Answer(1, reinterpret_cast<const uint8_t*>(why.data()), why.size());
+      return Fail(why);
+    }
+    std::string text(length, '\0');
+    if (!ReadExact(reinterpret_cast<uint8_t*>(text.data()), length)) return Fail("truncated request");
+    omp_set_num_threads(threads == 0 ? default_threads : static_cast<int>(threads));
+    auto proof = ProveInput(text);
+    const bool written = proof.ok() ? Answer(0, proof->data(), proof->size())
+                                    : Answer(1, reinterpret_cast<const uint8_t*>(proof.status().message().data()),
+                                             proof.status().message().size());
+    if (!written) return Fail("cannot write the answer to stdout");
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   vp::stark::KeepFreedMemoryForProving();
-  const std::string cmd = argc == 2 ? argv[1] : "";
-  if (cmd == "segment") return ProveSegmentFromStdin();
-  if (cmd == "version") {
+  const std::string cmd = argc >= 2 ? argv[1] : "";
+  if (cmd == "segment" && argc == 2) return ProveSegmentFromStdin();
+  if (cmd == "serve") {
+    int idle_exit_ms = 60000;
+    if (argc == 4 && std::strcmp(argv[2], "--idle-exit-ms") == 0) {
+      char* end = nullptr;
+      const long v = std::strtol(argv[3], &end, 10);
+      if (end == argv[3] || *end != '\0' || v < 1 || v > 86400000) {
+        std::fprintf(stderr, "vaultproof-prover: --idle-exit-ms takes 1..86400000\n");
+        return 2;
+      }
+      idle_exit_ms = static_cast<int>(v);
+    } else if (argc != 2) {
+      std::fprintf(stderr, "usage: vaultproof-prover serve [--idle-exit-ms N]\n");
+      return 2;
+    }
+    return Serve(idle_exit_ms);
+  }
+  if (cmd == "version" && argc == 2) {
     std::printf("%s\n", std::string(vp::ballot::kTallyAirName).c_str());
     return 0;
   }
-  std::fprintf(stderr, "usage: vaultproof-prover segment < input.json > proof.bin | vaultproof-prover version\n");
+  std::fprintf(stderr,
+               "usage: vaultproof-prover segment < input.json > proof.bin | vaultproof-prover serve "
+               "[--idle-exit-ms N] | vaultproof-prover version\n");
   return 2;
 }

@@ -107,7 +107,12 @@ unsigned ProverThreads(unsigned cores, unsigned running) {
 
 FinalizeService::FinalizeService(store::Db& db, ElectionService& elections, objects::ObjectStore& objects,
                                  std::shared_ptr<const LogSigner> log_key, FinalizeOptions options)
-    : db_(db), elections_(elections), objects_(objects), log_key_(std::move(log_key)), options_(std::move(options)) {}
+    : db_(db), elections_(elections), objects_(objects), log_key_(std::move(log_key)), options_(std::move(options)) {
+  if (options_.prover_sessions && !options_.image.binary_path.empty()) {
+    sessions_ = std::make_unique<prover::ProverSessionPool>(options_.image, options_.run.env,
+                                                             options_.prover_idle_exit_ms);
+  }
+}
 
 Status FinalizeService::RegisterHandler(store::WorkerPool& pool, std::vector<std::string_view> queues) {
   if (queues.empty()) queues = {kFinalizeQueue, kSegmentQueue, kAssembleQueue};
@@ -495,6 +500,7 @@ store::JobResult FinalizeService::RunSegment(store::JobContext& job) {
   const auto t0 = std::chrono::steady_clock::now();
   prover::ProverRunOptions run = options_.run;
   run.should_stop = stop;
+  run.sessions = sessions_.get();
   // The image's thread count, unless the configuration sets one: the cores split among the
   // segment jobs proving on this host right now.
   const unsigned running = running_provers_.fetch_add(1) + 1;
@@ -506,7 +512,7 @@ store::JobResult FinalizeService::RunSegment(store::JobContext& job) {
     return var.rfind("OMP_NUM_THREADS=", 0) == 0;
   });
   if (!configured) {
-    run.env.push_back("OMP_NUM_THREADS=" + std::to_string(ProverThreads(std::thread::hardware_concurrency(), running)));
+    run.threads = ProverThreads(std::thread::hardware_concurrency(), running);
   }
   StatusOr<Bytes> proof = prover::ProveSegmentInput(*witness, *sealed, options_.image, run);
   wipe();

@@ -48,6 +48,11 @@ struct FinalizeOptions {
   // the gateway refuses it unless [ballot] allow_unsigned_prover is set).
   prover::ProverImage image;
   prover::ProverRunOptions run;
+  // Segment jobs go to signed images kept running between segments (`vaultproof-prover
+  // serve`), each leaving after prover_idle_exit_ms without work; false starts an image per
+  // segment. A fresh image paid 1-2 s of first-touch memory per 2^14-vote segment here.
+  bool prover_sessions = true;
+  int prover_idle_exit_ms = 60'000;
   uint64_t max_segment_leaves = ballot::kDefaultMaxSegmentLeaves;
   int64_t object_ttl_ms = 24 * 3600 * 1000;  // bundles and private inputs expire after this
   SecureBuffer seal_key;                     // 32 bytes: seals the private input objects
@@ -120,6 +125,7 @@ class FinalizeService {
   FinalizeOptions options_;
   store::WorkerPool* pool_ = nullptr;
   std::atomic<unsigned> running_provers_{0};  // segment jobs proving on this host now
+  std::unique_ptr<prover::ProverSessionPool> sessions_;  // when options_.prover_sessions
 };
 
 }  // namespace vp::election

@@ -102,6 +102,8 @@ struct GatewayConfig {
   // key made under data_dir that signs the local prover at start (never for production).
   std::string ballot_prover_release_public_key;
   int64_t ballot_max_segment_leaves = 16384;
+  bool ballot_prover_sessions = true;          // warm `vaultproof-prover serve` images
+  int64_t ballot_prover_idle_exit_ms = 60000;  // an idle warm image exits after this
   int64_t ballot_finalize_limit_per_ip = 50;       // per 24 h
   int64_t ballot_finalize_global_per_hour = 100;
   int64_t ballot_finalize_global_per_day = 1000;

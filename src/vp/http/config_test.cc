@@ -91,6 +91,13 @@ TEST(Config, ValidateChecksRanges) {
   c = GatewayConfig{};
   c.tls_cert = "cert.pem";
   EXPECT_FALSE(Validate(c).ok());
+  for (const int64_t idle : {int64_t{0}, int64_t{999}, int64_t{86'400'001}}) {
+    c = GatewayConfig{};
+    c.ballot_prover_idle_exit_ms = idle;
+    EXPECT_FALSE(Validate(c).ok()) << idle;
+  }
+  c.ballot_prover_idle_exit_ms = 1000;
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(Config, ParseListen) {

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,12 +49,20 @@ StatusOr<ByteArray<48>> SignProverImage(ByteSpan release_seed, const std::string
 // starts with kImageSignatureFailed (missing, malformed or wrong signature; unreadable image).
 Status CheckProverImage(const ProverImage& image);
 
+class ProverSessionPool;
+
 struct ProverRunOptions {
   int timeout_ms = 600000;
   size_t max_output_bytes = size_t{256} << 20;
   // Polled about every 50 ms; true kills the prover (the job was cancelled or lost its lease).
   std::function<bool()> should_stop;
   std::vector<std::string> env;  // "NAME=value" for the prover (e.g. OMP_NUM_THREADS)
+  // OpenMP threads for this run; 0 leaves the image's default (its OMP_NUM_THREADS, else the
+  // cores).
+  unsigned threads = 0;
+  // When set, ProveSegmentInput sends the request to a warm image of this pool instead of
+  // starting one for it (env then applies to the images the pool starts).
+  ProverSessionPool* sessions = nullptr;
 };
 
 struct ProverRun {
@@ -68,5 +78,41 @@ struct ProverRun {
 // kResourceExhausted for output above the cap. The prover is killed in every error case.
 StatusOr<ProverRun> RunSignedProver(const ProverImage& image, const std::vector<std::string>& args,
                                     ByteSpan input, const ProverRunOptions& options);
+
+// Signed prover images kept running between segments (`vaultproof-prover serve`, framed
+// requests on its stdin: docs/tally_proof.md, "Prover sessions"), so that a worker pays an
+// image's start and its first touch of about 1 GB once rather than for every segment. Every
+// Run checks the image file first, exactly as RunSignedProver does, and uses only an idle image
+// started from the same digest: an altered or re-signed file is never answered by an image
+// started before it changed. Idle images exit by themselves after idle_exit_ms, returning
+// their memory. Thread-safe; one image per request proving at once.
+//
+//   ProverSessionPool pool(image, /*env=*/{});
+//   ASSIGN_OR_RETURN(ProverRun run, pool.Run(request_json, /*threads=*/1, options));
+class ProverSessionPool {
+ public:
+  ProverSessionPool(ProverImage image, std::vector<std::string> env, int idle_exit_ms = 60000);
+  ~ProverSessionPool();
+  ProverSessionPool(const ProverSessionPool&) = delete;
+  ProverSessionPool& operator=(const ProverSessionPool&) = delete;
+
+  // One segment's prover input through an idle image, or a new one. Errors as
+  // RunSignedProver's (the prover's own refusal is kInternal with its message); an image that
+  // fails in any other way (timeout, cancellation, a broken answer, exit) is killed and
+  // replaced by the next Run.
+  StatusOr<ProverRun> Run(ByteSpan input, unsigned threads, const ProverRunOptions& options);
+  // Images started so far (tests: one image serves request after request).
+  size_t started() const;
+
+  class Session;
+
+ private:
+  ProverImage image_;
+  std::vector<std::string> env_;
+  int idle_exit_ms_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Session>> idle_;
+  size_t started_ = 0;
+};
 
 }  // namespace vp::prover

@@ -1,13 +1,17 @@
 // The signed prover image: a signed copy of the real vaultproof-prover runs and its proof
 // verifies; an unsigned, altered, wrongly signed or re-signed-by-another-key image never
-// runs (ImageSignatureVerificationFailed); a cancelled or failing prover is reported.
+// runs (ImageSignatureVerificationFailed); a cancelled or failing prover is reported. Warm
+// images (ProverSessionPool) serve segment after segment, are never used once their file
+// changes, leave when idle, and refuse malformed frames.
 #include "vp/prover/prover_image.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "vp/base/secure.h"
 #include "vp/base/test_util.h"
@@ -54,6 +58,16 @@ class ProverImageTest : public ::testing::Test {
     }
     in.leaves[3].excluded = true;
     return in;
+  }
+
+  static Status VerifyFor(const ProverInput& in, const Bytes& proof) {
+    auto seg = ballot::ComputeSegmentStatement(in.offset, in.leaves, in.num_choices);
+    if (!seg.ok()) return seg.status();
+    ballot::TallyStatement st;
+    st.election_id = in.election_id;
+    st.config_hash = in.config_hash;
+    st.num_choices = in.num_choices;
+    return ballot::VerifySegment(st, *seg, proof, {});
   }
 
   static void ExpectSignatureFailure(const Status& s) {
@@ -171,6 +185,128 @@ TEST_F(ProverImageTest, ProverErrorsAndCancellationAreReported) {
   auto capped = RunSignedProver(image_, {"segment"}, AsBytes(text), small);
   ASSERT_FALSE(capped.ok());
   EXPECT_EQ(capped.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(ProverImageTest, AWarmImageProvesSegmentAfterSegment) {
+  ProverSessionPool pool(image_, {});
+  ProverInput a = SmallInput(), b = SmallInput();
+  b.leaves[0].choice = 2;
+  b.leaves[0].commitment = ballot::ComputeCommitment(b.election_id, 2, b.leaves[0].random);
+  for (const ProverInput* in : {&a, &b, &a}) {
+    const std::string text = EncodeProverInput(*in);
+    auto run = pool.Run(AsBytes(text), 1, {});
+    ASSERT_TRUE(run.ok()) << run.status().message();
+    const Status v = VerifyFor(*in, run->output);
+    EXPECT_TRUE(v.ok()) << v.message();
+  }
+  EXPECT_EQ(pool.started(), 1u);
+
+  // Through the worker's path, which verifies the proof itself.
+  ProverRunOptions through;
+  through.sessions = &pool;
+  through.threads = 2;
+  const std::string text = EncodeProverInput(b);
+  auto proof = ProveSegmentInput(b, AsBytes(text), image_, through);
+  ASSERT_TRUE(proof.ok()) << proof.status().message();
+  EXPECT_EQ(pool.started(), 1u);
+}
+
+TEST_F(ProverImageTest, AWarmImageIsNotUsedOnceItsFileChanges) {
+  ProverSessionPool pool(image_, {});
+  const std::string text = EncodeProverInput(SmallInput());
+  ASSERT_TRUE(pool.Run(AsBytes(text), 1, {}).ok());
+  {
+    std::ofstream out(image_.binary_path, std::ios::app | std::ios::binary);
+    out << '\0';
+  }
+  auto altered = pool.Run(AsBytes(text), 1, {});
+  ASSERT_FALSE(altered.ok());
+  ExpectSignatureFailure(altered.status());
+  // Signed again (a new release): a new image answers, not the one started before.
+  ASSERT_TRUE(SignProverImage(seed_, image_.binary_path).ok());
+  auto resigned = pool.Run(AsBytes(text), 1, {});
+  ASSERT_TRUE(resigned.ok()) << resigned.status().message();
+  EXPECT_EQ(pool.started(), 2u);
+  fs::remove(image_.SignaturePath());
+  auto unsigned_run = pool.Run(AsBytes(text), 1, {});
+  ASSERT_FALSE(unsigned_run.ok());
+  ExpectSignatureFailure(unsigned_run.status());
+}
+
+TEST_F(ProverImageTest, AnIdleImageLeavesAndTheNextRequestStartsAnother) {
+  ProverSessionPool pool(image_, {}, /*idle_exit_ms=*/100);
+  const std::string text = EncodeProverInput(SmallInput());
+  ASSERT_TRUE(pool.Run(AsBytes(text), 1, {}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  auto again = pool.Run(AsBytes(text), 1, {});
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(pool.started(), 2u);
+}
+
+TEST_F(ProverImageTest, AWarmImageReportsRefusalsAndSurvivesThem) {
+  ProverSessionPool pool(image_, {});
+  const std::string good = EncodeProverInput(SmallInput());
+  ProverInput wrong = SmallInput();
+  wrong.leaves[1].choice = 0;  // no longer opens its commitment
+  for (const std::string& bad : {std::string("{\"version\":2}"), std::string("not json"), EncodeProverInput(wrong)}) {
+    auto refused = pool.Run(AsBytes(bad), 1, {});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kInternal);
+    EXPECT_NE(refused.status().message().find("refused the request"), std::string::npos) << refused.status().message();
+  }
+  EXPECT_FALSE(pool.Run({}, 1, {}).ok());
+  ASSERT_TRUE(pool.Run(AsBytes(good), 1, {}).ok());
+  EXPECT_EQ(pool.started(), 1u);
+
+  // Cancelled or over its output cap: that image is killed and the next request starts one.
+  ProverRunOptions stop;
+  stop.should_stop = [] { return true; };
+  auto cancelled = pool.Run(AsBytes(good), 1, stop);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_NE(cancelled.status().message().find("cancelled"), std::string::npos);
+  ProverRunOptions small;
+  small.max_output_bytes = 16;
+  auto capped = pool.Run(AsBytes(good), 1, small);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.status().code(), StatusCode::kResourceExhausted);
+  ASSERT_TRUE(pool.Run(AsBytes(good), 1, {}).ok());
+  EXPECT_EQ(pool.started(), 3u);
+}
+
+// The serving image's side of the framing, spoken to directly.
+TEST_F(ProverImageTest, TheServingImageRefusesMalformedFrames) {
+  auto frame = [](uint32_t threads, uint32_t length, std::string_view body) {
+    std::string f;
+    for (const uint32_t v : {threads, length}) {
+      for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>(v >> (8 * i)));
+    }
+    return f + std::string(body);
+  };
+  // A whole request, then the end of input: one answer, exit 0.
+  const std::string good = EncodeProverInput(SmallInput());
+  auto ok = RunSignedProver(image_, {"serve"}, AsBytes(frame(1, static_cast<uint32_t>(good.size()), good)), {});
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_GT(ok->output.size(), 5u);
+  EXPECT_EQ(ok->output[0], 0);
+  const Bytes proof(ok->output.begin() + 5, ok->output.end());
+  EXPECT_TRUE(VerifyFor(SmallInput(), proof).ok());
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {frame(1, 0, ""), "malformed request header"},
+      {frame(5000, 4, "abcd"), "malformed request header"},
+      {frame(1, (1u << 30) + 1, "x"), "malformed request header"},
+      {std::string("\x01\x00\x00"), "truncated request header"},
+      {frame(1, 100, "{\"version\":1"), "truncated request"},
+  };
+  for (const auto& [bytes, why] : cases) {
+    auto bad = RunSignedProver(image_, {"serve"}, AsBytes(bytes), {});
+    ASSERT_FALSE(bad.ok()) << why;
+    EXPECT_EQ(bad.status().code(), StatusCode::kInternal);
+    EXPECT_NE(bad.status().message().find(why), std::string::npos) << bad.status().message();
+  }
+  auto usage = RunSignedProver(image_, {"serve", "--idle-exit-ms", "0"}, {}, {});
+  ASSERT_FALSE(usage.ok());
+  EXPECT_NE(usage.status().message().find("status 2"), std::string::npos);
 }
 
 }  // namespace

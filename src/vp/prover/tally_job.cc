@@ -22,8 +22,11 @@ StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, co
     stark::SystemRandom masks;
     ASSIGN_OR_RETURN(proof, ballot::ProveSegment(context, segment, input.leaves, stark::ProofOptions{}, masks));
   } else {
-    ASSIGN_OR_RETURN(ProverRun run, RunSignedProver(image, {"segment"}, encoded, run_options));
-    proof = std::move(run.output);
+    StatusOr<ProverRun> run = run_options.sessions != nullptr
+                                  ? run_options.sessions->Run(encoded, run_options.threads, run_options)
+                                  : RunSignedProver(image, {"segment"}, encoded, run_options);
+    if (!run.ok()) return run.status();
+    proof = std::move(run->output);
   }
   const Status v = ballot::VerifySegment(context, segment, proof, {});
   if (!v.ok()) {

@@ -16,7 +16,8 @@
 namespace vp::prover {
 
 // One segment: input.leaves at input.offset; encoded is EncodeProverInput(input) (what the
-// image reads on stdin). image.binary_path empty proves in this process (tests and dev only).
+// image reads on stdin). image.binary_path empty proves in this process (tests and dev only);
+// run_options.sessions sends the request to a warm image of that pool instead.
 // Errors: those of RunSignedProver (an unsigned image is kPermissionDenied
 // "ImageSignatureVerificationFailed: ..."), kInvalidArgument for a bad witness, kInternal
 // "prover returned an invalid proof for segment [a, b): ..." when the proof does not verify.
