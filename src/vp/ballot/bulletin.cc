@@ -20,6 +20,35 @@ void ShiftUntilLsbOrZero(uint64_t& fn, uint64_t& sn) {
 
 }  // namespace
 
+std::vector<HashOut> LeafHashes(std::span<const HashOut> commitments) {
+  std::vector<std::array<Fp, 12>> states(commitments.size());
+  for (size_t i = 0; i < commitments.size(); ++i) {
+    states[i] = {LeafTag(), commitments[i][0], commitments[i][1], commitments[i][2], commitments[i][3]};
+  }
+  stark::Poseidon2PermuteBatch12(states);
+  std::vector<HashOut> out(states.size());
+  for (size_t i = 0; i < states.size(); ++i) out[i] = {states[i][0], states[i][1], states[i][2], states[i][3]};
+  return out;
+}
+
+HashOut CompleteTreeRoot(std::span<const HashOut> commitments) {
+  assert(!commitments.empty() && std::has_single_bit(commitments.size()));
+  std::vector<HashOut> level = LeafHashes(commitments);
+  std::vector<std::array<Fp, 12>> states;
+  while (level.size() > 1) {
+    states.resize(level.size() / 2);
+    for (size_t i = 0; i < states.size(); ++i) {
+      const HashOut& l = level[2 * i];
+      const HashOut& r = level[2 * i + 1];
+      states[i] = {NodeTag(), l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]};
+    }
+    stark::Poseidon2PermuteBatch12(states);
+    level.resize(states.size());
+    for (size_t i = 0; i < states.size(); ++i) level[i] = {states[i][0], states[i][1], states[i][2], states[i][3]};
+  }
+  return level[0];
+}
+
 HashOut LeafHash(const HashOut& commitment) { return TaggedHash(LeafTag(), commitment); }
 
 HashOut NodeHash(const HashOut& left, const HashOut& right) {

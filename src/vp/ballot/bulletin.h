@@ -30,6 +30,13 @@ HashOut NodeHash(const HashOut& left, const HashOut& right);
 // The root of the empty tree = TaggedHash(EmptyTag, nothing)  (RFC 6962: SHA-256 of "").
 HashOut EmptyRoot();
 
+// The leaf hashes of `commitments` (LeafHash of each), eight permutations at a time on SIMD
+// lanes and on all threads for large batches.
+std::vector<HashOut> LeafHashes(std::span<const HashOut> commitments);
+// The root of the complete tree over `commitments` (their count a power of two, at least one):
+// what a BulletinTree holding exactly them answers, computed level by level in batches.
+HashOut CompleteTreeRoot(std::span<const HashOut> commitments);
+
 // The largest power of two strictly smaller than n (n >= 2): RFC 6962's split point k.
 uint64_t SplitPoint(uint64_t n);
 

@@ -31,7 +31,7 @@ HashOut CommitmentFor(uint64_t i) {
   return {Fp(i), Fp(i * 0x9e3779b97f4a7c15ULL), Fp(~i), Fp(0xc0ffee)};
 }
 
-std::vector<HashOut> LeafHashes(uint64_t n) {
+std::vector<HashOut> FirstLeafHashes(uint64_t n) {
   std::vector<HashOut> out;
   out.reserve(n);
   for (uint64_t i = 0; i < n; ++i) out.push_back(LeafHash(CommitmentFor(i)));
@@ -186,7 +186,7 @@ TEST(BulletinHashTest, SplitPointIsTheLargestPowerOfTwoBelow) {
 }
 
 TEST(BulletinTreeTest, RootsMatchTheNaiveMthForEverySizeUpTo64) {
-  const std::vector<HashOut> leaves = LeafHashes(64);
+  const std::vector<HashOut> leaves = FirstLeafHashes(64);
   const BulletinTree tree = TreeOf(64);
   EXPECT_EQ(*tree.Root(0), EmptyRoot());
   for (uint64_t n = 1; n <= 64; ++n) {
@@ -196,6 +196,19 @@ TEST(BulletinTreeTest, RootsMatchTheNaiveMthForEverySizeUpTo64) {
     // A tree that has only n leaves agrees with the prefix of a bigger one.
     EXPECT_EQ(TreeOf(n).Root(), *root) << "size " << n;
   }
+}
+
+TEST(BulletinTreeTest, BatchedHashesMatchTheTree) {
+  std::vector<HashOut> commitments;
+  for (uint64_t i = 0; i < 4096; ++i) commitments.push_back(CommitmentFor(i));
+  const std::vector<HashOut> leaves = LeafHashes(std::span<const HashOut>(commitments));
+  ASSERT_EQ(leaves.size(), commitments.size());
+  for (size_t i = 0; i < commitments.size(); i += 97) EXPECT_EQ(leaves[i], LeafHash(commitments[i])) << i;
+  for (const uint64_t n : {1u, 2u, 4u, 8u, 16u, 64u, 1024u, 4096u}) {
+    const std::span<const HashOut> first(commitments.data(), n);
+    EXPECT_EQ(CompleteTreeRoot(first), TreeOf(n).Root()) << "size " << n;
+  }
+  EXPECT_TRUE(LeafHashes(std::span<const HashOut>()).empty());
 }
 
 TEST(BulletinTreeTest, EmptyTree) {
@@ -246,7 +259,7 @@ TEST(BulletinTreeTest, RefusesRequestsOutsideTheLog) {
 }
 
 TEST(InclusionTest, EveryIndexOfEverySizeUpTo64Verifies) {
-  const std::vector<HashOut> leaves = LeafHashes(64);
+  const std::vector<HashOut> leaves = FirstLeafHashes(64);
   const BulletinTree tree = TreeOf(64);
   size_t checked = 0;
   for (uint64_t n = 1; n <= 64; ++n) {
@@ -265,7 +278,7 @@ TEST(InclusionTest, EveryIndexOfEverySizeUpTo64Verifies) {
 }
 
 TEST(InclusionTest, EveryTamperIsRefused) {
-  const std::vector<HashOut> leaves = LeafHashes(65);
+  const std::vector<HashOut> leaves = FirstLeafHashes(65);
   const BulletinTree tree = TreeOf(65);
   std::vector<HashOut> roots;
   for (uint64_t n = 0; n <= 65; ++n) roots.push_back(*tree.Root(n));
@@ -332,7 +345,7 @@ TEST(InclusionTest, TheSizeIsBoundByTheSignedHeadNotByTheProof) {
 }
 
 TEST(ConsistencyTest, EveryPairOfSizesUpTo64Verifies) {
-  const std::vector<HashOut> leaves = LeafHashes(64);
+  const std::vector<HashOut> leaves = FirstLeafHashes(64);
   const BulletinTree tree = TreeOf(64);
   size_t checked = 0;
   for (uint64_t n = 1; n <= 64; ++n) {
@@ -429,7 +442,7 @@ TEST(VerifyTest, DegenerateInputIsRefusedWithAReason) {
 TEST(BulletinRandomTest, LargeTreesUpTo65536Leaves) {
   std::mt19937_64 rng(TestSeed());
   constexpr uint64_t kMaxSize = uint64_t{1} << 16;
-  const std::vector<HashOut> leaves = LeafHashes(kMaxSize);
+  const std::vector<HashOut> leaves = FirstLeafHashes(kMaxSize);
   BulletinTree tree;
   tree.Reserve(kMaxSize);
   for (const HashOut& leaf : leaves) tree.AppendLeafHash(leaf);

@@ -1,6 +1,13 @@
 // Poseidon2 constants (Grain LFSR) and the permutation.
 #include "vp/stark/poseidon2.h"
 
+#include <algorithm>
+
+#include "vp/stark/packed.h"
+
+// PackedFp values cross the per-instruction-set clones below (see packed.h).
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace vp::stark {
 
 GrainLfsr::GrainLfsr(unsigned field_bits, unsigned width, unsigned full_rounds,
@@ -116,6 +123,53 @@ void Poseidon2<W>::Permute(State& s) {
 
 template struct Poseidon2<8>;
 template struct Poseidon2<12>;
+
+namespace {
+
+// Eight states, lane j = states[j]; compiled per instruction set.
+VP_STARK_SIMD_CLONES void PermuteEight12(std::array<Fp, 12>* states) {
+  using P = Poseidon2<12>;
+  const auto& c = P::GetConstants();
+  std::array<PackedFp, 12> s;
+  for (size_t i = 0; i < 12; ++i) {
+    Fp lanes[8];
+    for (size_t j = 0; j < 8; ++j) lanes[j] = states[j][i];
+    s[i] = PackedFp::Load(lanes);
+  }
+  const size_t half = kPoseidon2FullRounds / 2;
+  P::ExternalLinear(s);
+  for (size_t r = 0; r < half; ++r) {
+    for (size_t i = 0; i < 12; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    P::ExternalLinear(s);
+  }
+  for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) {
+    s[0] = Pow7(s[0] + c.partial[r]);
+    P::InternalLinear(s);
+  }
+  for (size_t r = half; r < kPoseidon2FullRounds; ++r) {
+    for (size_t i = 0; i < 12; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    P::ExternalLinear(s);
+  }
+  for (size_t i = 0; i < 12; ++i) {
+    for (size_t j = 0; j < 8; ++j) states[j][i] = s[i].Lane(j);
+  }
+}
+
+}  // namespace
+
+void Poseidon2PermuteBatch12(std::span<std::array<Fp, 12>> states) {
+  // Chunks of 2048 states on all threads.
+  constexpr size_t kChunk = 2048;
+  const long long chunks = static_cast<long long>((states.size() + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (long long c = 0; c < chunks; ++c) {
+    const size_t begin = static_cast<size_t>(c) * kChunk;
+    const size_t end = std::min(states.size(), begin + kChunk);
+    size_t i = begin;
+    for (; i + 8 <= end; i += 8) PermuteEight12(&states[i]);
+    for (; i < end; ++i) Poseidon2<12>::Permute(states[i]);
+  }
+}
 
 HashOut Poseidon2Hash(std::span<const Fp> input) {
   Poseidon2<12>::State s{};

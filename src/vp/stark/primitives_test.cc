@@ -323,6 +323,20 @@ TEST(Poseidon2Test, GrainRegeneratesPublishedConstants) {
 // Known-answer tests for input [0, 1, ..., t-1]:
 //  width 12: HorizenLabs poseidon2 plain_implementations/src/poseidon2/poseidon2.rs (kats);
 //  width 8: Plonky3 goldilocks/src/poseidon2.rs test_poseidon2_width_8_range (HL constants).
+TEST(Poseidon2Test, BatchesPermuteLikeOneAtATime) {
+  // Eight on SIMD lanes, a scalar tail, and chunks of 2048 on all threads.
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{23}, size_t{4099}}) {
+    std::vector<Poseidon2<12>::State> batch(n), one(n);
+    for (size_t k = 0; k < n; ++k) {
+      for (size_t i = 0; i < 12; ++i) batch[k][i] = Fp(0x9E3779B97F4A7C15ULL * (k * 12 + i + 1));
+      one[k] = batch[k];
+      Poseidon2<12>::Permute(one[k]);
+    }
+    Poseidon2PermuteBatch12(batch);
+    for (size_t k = 0; k < n; ++k) ASSERT_EQ(batch[k], one[k]) << "n " << n << " state " << k;
+  }
+}
+
 TEST(Poseidon2Test, ReferenceVectors) {
   Poseidon2<12>::State s12;
   for (size_t i = 0; i < 12; ++i) s12[i] = Fp(i);
