@@ -85,6 +85,32 @@ uint64_t BulletinTree::AppendLeafHash(const HashOut& leaf_hash) {
   return index;
 }
 
+void BulletinTree::AppendMany(std::span<const HashOut> commitments) {
+  AppendLeafHashes(LeafHashes(commitments));
+}
+
+void BulletinTree::AppendLeafHashes(std::span<const HashOut> leaf_hashes) {
+  if (leaf_hashes.empty()) return;
+  if (levels_.empty()) levels_.emplace_back();
+  levels_[0].insert(levels_[0].end(), leaf_hashes.begin(), leaf_hashes.end());
+  // Level h + 1 holds a node for every complete pair of level h; hash the new pairs.
+  std::vector<std::array<Fp, 12>> states;
+  for (size_t h = 0;; ++h) {
+    const size_t pairs = levels_[h].size() / 2;
+    const size_t have = levels_.size() > h + 1 ? levels_[h + 1].size() : 0;
+    if (pairs == have) break;
+    states.resize(pairs - have);
+    for (size_t p = have; p < pairs; ++p) {
+      const HashOut& l = levels_[h][2 * p];
+      const HashOut& r = levels_[h][2 * p + 1];
+      states[p - have] = {NodeTag(), l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]};
+    }
+    stark::Poseidon2PermuteBatch12(states);
+    if (levels_.size() == h + 1) levels_.emplace_back();
+    for (const auto& st : states) levels_[h + 1].push_back({st[0], st[1], st[2], st[3]});
+  }
+}
+
 void BulletinTree::Reserve(uint64_t n) {
   size_t level_size = static_cast<size_t>(n < kMaxReserve ? n : kMaxReserve);
   for (size_t h = 0; level_size > 0; ++h, level_size /= 2) {

@@ -50,6 +50,10 @@ class BulletinTree {
   uint64_t Append(const HashOut& commitment);
   // Appends an already computed leaf hash (rebuilding a tree from stored leaf hashes).
   uint64_t AppendLeafHash(const HashOut& leaf_hash);
+  // As Append / AppendLeafHash for each in order, with the hashes computed in batches
+  // (LeafHashes, then the new nodes level by level): the same tree.
+  void AppendMany(std::span<const HashOut> commitments);
+  void AppendLeafHashes(std::span<const HashOut> leaf_hashes);
   // A hint: reserves memory for min(n, kMaxReserve) leaves and their subtrees, so that a
   // wrong size cannot allocate without bound. The tree grows past it as needed.
   static constexpr uint64_t kMaxReserve = uint64_t{1} << 21;

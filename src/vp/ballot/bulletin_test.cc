@@ -209,6 +209,19 @@ TEST(BulletinTreeTest, BatchedHashesMatchTheTree) {
     EXPECT_EQ(CompleteTreeRoot(first), TreeOf(n).Root()) << "size " << n;
   }
   EXPECT_TRUE(LeafHashes(std::span<const HashOut>()).empty());
+
+  // Appending in batches of any sizes builds the same tree as one at a time.
+  BulletinTree batched;
+  size_t at = 0;
+  for (const size_t step : {size_t{1}, size_t{3}, size_t{0}, size_t{8}, size_t{5}, size_t{1000}, size_t{2}, size_t{3077}}) {
+    batched.AppendMany(std::span<const HashOut>(commitments.data() + at, step));
+    at += step;
+    ASSERT_EQ(batched.size(), at);
+    EXPECT_EQ(batched.Root(), TreeOf(at).Root()) << "size " << at;
+  }
+  const BulletinTree whole = TreeOf(at);
+  for (const uint64_t n : {1u, 7u, 100u, 1025u}) EXPECT_EQ(*batched.Root(n), *whole.Root(n));
+  EXPECT_EQ(*batched.InclusionProof(17, 4000), *whole.InclusionProof(17, 4000));
 }
 
 TEST(BulletinTreeTest, EmptyTree) {

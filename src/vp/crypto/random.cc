@@ -34,6 +34,12 @@ StatusOr<SecureBuffer> RandomSecret(size_t n) {
 StatusOr<std::string> RandomUuid() {
   uint8_t b[16];
   RETURN_IF_ERROR(RandomBytes(std::span<uint8_t>(b)));
+  return FormatUuidV4(b);
+}
+
+std::string FormatUuidV4(std::span<const uint8_t, 16> random) {
+  uint8_t b[16];
+  std::copy(random.begin(), random.end(), b);
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   const std::string hex = HexEncode(ByteSpan(b, sizeof(b)));

@@ -15,5 +15,7 @@ StatusOr<Bytes> RandomBytes(size_t n);
 StatusOr<SecureBuffer> RandomSecret(size_t n);
 // A random (version 4, RFC 9562 variant) UUID in its lower-case 36-character text form.
 StatusOr<std::string> RandomUuid();
+// The version-4 UUID text of 16 random bytes (RandomUuid draws them itself).
+std::string FormatUuidV4(std::span<const uint8_t, 16> random);
 
 }  // namespace vp::crypto

@@ -44,16 +44,6 @@ int64_t SystemMs() {
       .count();
 }
 
-// Uniform in [0, n) for n <= 256, by rejection.
-StatusOr<uint32_t> RandomBelow(uint32_t n) {
-  const uint32_t limit = 256 - 256 % n;
-  for (;;) {
-    uint8_t b[1];
-    RETURN_IF_ERROR(crypto::RandomBytes(b));
-    if (b[0] < limit) return static_cast<uint32_t>(b[0] % n);
-  }
-}
-
 StatusOr<std::vector<std::string>> ChoicesOfConfig(const std::string& config) {
   StatusOr<ballot::ElectionConfig> parsed = ballot::ParseElectionConfig(config);
   if (!parsed.ok()) return InternalError("election config is corrupt: " + parsed.status().message());
@@ -161,6 +151,98 @@ Status InsertLeaves(Conn& c, const std::string& election_id, const std::vector<P
 
 std::string WitnessAad(const std::string& election_id, uint64_t index, const std::string& commitment_hex) {
   return std::string(kWitnessAad) + election_id + "|" + std::to_string(index) + "|" + commitment_hex;
+}
+
+// nonce || AES-256-GCM(choice (u32 big-endian) || random) under the witness key. The
+// plaintext lives on the stack and is wiped (a SecureBuffer is a locked mapping of its own).
+StatusOr<Bytes> SealWitnessWith(ByteSpan witness_key, const std::string& election_id, uint64_t index,
+                                const std::string& commitment_hex, uint32_t choice, const ballot::VoteRandom& random,
+                                ByteSpan nonce) {
+  uint8_t plain[kWitnessPlainSize];
+  for (size_t i = 0; i < 4; ++i) plain[i] = static_cast<uint8_t>(choice >> (24 - 8 * i));
+  std::copy(random.begin(), random.end(), plain + 4);
+  const std::string aad = WitnessAad(election_id, index, commitment_hex);
+  StatusOr<Bytes> sealed = crypto::Aes256GcmSeal(witness_key, nonce, AsBytes(aad), ByteSpan(plain, sizeof(plain)));
+  SecureWipe(plain, sizeof(plain));
+  if (!sealed.ok()) return sealed.status();
+  Bytes out(nonce.begin(), nonce.end());
+  Append(out, *sealed);
+  return out;
+}
+
+struct Bots {
+  std::vector<PendingLeaf> leaves;
+  std::vector<ballot::HashOut> commitments;
+};
+
+// Bots [begin, end) of `bots`: 64 random bytes each from one draw (a choice byte, sampled by
+// rejection and redrawn alone when refused; the vote's random; its vote id; the witness
+// nonce), the commitments hashed as one batch, the witnesses sealed.
+Status MakeBotChunk(ByteSpan witness_key, const std::string& election_id, const ballot::ElectionId& eid,
+                    uint32_t num_choices, uint64_t first_index, size_t begin, size_t end, Bots& bots) {
+  constexpr size_t kPer = 64;
+  const size_t n = end - begin;
+  std::vector<uint8_t> pool(n * kPer);
+  std::vector<std::array<stark::Fp, 12>> states(n);
+  std::vector<uint32_t> choices(n);
+  struct Wipe {
+    std::vector<uint8_t>& pool;
+    std::vector<std::array<stark::Fp, 12>>& states;
+    ~Wipe() {
+      SecureWipe(pool.data(), pool.size());
+      SecureWipe(states.data(), states.size() * sizeof(states[0]));
+    }
+  } wipe{pool, states};
+  RETURN_IF_ERROR(crypto::RandomBytes(std::span<uint8_t>(pool)));
+  const uint32_t limit = 256 - 256 % num_choices;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* p = pool.data() + i * kPer;
+    while (p[0] >= limit) RETURN_IF_ERROR(crypto::RandomBytes(std::span<uint8_t>(p, 1)));
+    choices[i] = p[0] % num_choices;
+    ballot::VoteRandom random;
+    std::copy(p + 1, p + 33, random.begin());
+    states[i] = ballot::CommitmentState(eid, choices[i], random);
+    SecureWipe(random.data(), random.size());
+  }
+  stark::Poseidon2PermuteBatch12(states);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = pool.data() + i * kPer;
+    const ballot::HashOut commitment = {states[i][0], states[i][1], states[i][2], states[i][3]};
+    PendingLeaf& leaf = bots.leaves[begin + i];
+    leaf.index = first_index + begin + i;
+    leaf.is_bot = true;
+    leaf.commitment = ballot::FormatHash(commitment);
+    leaf.vote_id = crypto::FormatUuidV4(std::span<const uint8_t, 16>(p + 33, 16));
+    ballot::VoteRandom random;
+    std::copy(p + 1, p + 33, random.begin());
+    StatusOr<Bytes> witness = SealWitnessWith(witness_key, election_id, leaf.index, leaf.commitment, choices[i],
+                                              random, ByteSpan(p + 49, crypto::kAesGcmNonceSize));
+    SecureWipe(random.data(), random.size());
+    if (!witness.ok()) return witness.status();
+    leaf.witness = std::move(*witness);
+    bots.commitments[begin + i] = commitment;
+  }
+  return OkStatus();
+}
+
+// `count` bots with indices from first_index: chunks of 4096 on all threads.
+StatusOr<Bots> MakeBots(ByteSpan witness_key, const std::string& election_id, const ballot::ElectionId& eid,
+                        uint32_t num_choices, uint64_t first_index, size_t count) {
+  Bots bots;
+  bots.leaves.resize(count);
+  bots.commitments.resize(count);
+  constexpr size_t kChunk = 4096;
+  const size_t chunks = (count + kChunk - 1) / kChunk;
+  std::vector<Status> done(chunks);
+  const long long num_chunks = static_cast<long long>(chunks);
+#pragma omp parallel for schedule(dynamic) if (num_chunks > 1)
+  for (long long c = 0; c < num_chunks; ++c) {
+    const size_t begin = static_cast<size_t>(c) * kChunk;
+    done[static_cast<size_t>(c)] = MakeBotChunk(witness_key, election_id, eid, num_choices, first_index, begin,
+                                                std::min(count, begin + kChunk), bots);
+  }
+  for (const Status& st : done) RETURN_IF_ERROR(st);
+  return bots;
 }
 
 }  // namespace
@@ -315,15 +397,17 @@ Status ElectionService::SyncTree(Conn& c, const std::string& election_id, TreeEn
                                      {Value(election_id), Value(static_cast<int64_t>(from)),
                                       Value(static_cast<int64_t>(size)), Value(kSyncPage)}));
     if (r.empty()) return InternalError("election " + election_id + ": leaves missing from " + std::to_string(from));
+    std::vector<ballot::HashOut> page;
+    page.reserve(r.size());
     for (size_t i = 0; i < r.size(); ++i) {
-      if (r.Int(i, 0) != static_cast<int64_t>(entry.tree.size())) {
-        return InternalError("election " + election_id + ": the bulletin has a gap at " +
-                             std::to_string(entry.tree.size()));
+      if (r.Int(i, 0) != static_cast<int64_t>(from + i)) {
+        return InternalError("election " + election_id + ": the bulletin has a gap at " + std::to_string(from + i));
       }
       StatusOr<ballot::HashOut> commitment = ballot::ParseHash(r.Text(i, 1));
       if (!commitment.ok()) return InternalError("election " + election_id + ": a stored commitment is corrupt");
-      entry.tree.Append(*commitment);
+      page.push_back(*commitment);
     }
+    entry.tree.AppendMany(page);
   }
   return OkStatus();
 }
@@ -344,14 +428,10 @@ StatusOr<ballot::SignedSth> ElectionService::SignHead(const std::string& log_id_
 StatusOr<Bytes> ElectionService::SealWitness(const std::string& election_id, uint64_t index,
                                              const ballot::HashOut& commitment, uint32_t choice,
                                              const ballot::VoteRandom& random) const {
-  SecureBuffer plain(kWitnessPlainSize);
-  for (size_t i = 0; i < 4; ++i) plain.data()[i] = static_cast<uint8_t>(choice >> (24 - 8 * i));
-  std::copy(random.begin(), random.end(), plain.data() + 4);
-  ASSIGN_OR_RETURN(Bytes nonce, crypto::RandomBytes(crypto::kAesGcmNonceSize));
-  const std::string aad = WitnessAad(election_id, index, ballot::FormatHash(commitment));
-  ASSIGN_OR_RETURN(Bytes sealed, crypto::Aes256GcmSeal(keys_.witness_key.view(), nonce, AsBytes(aad), plain.view()));
-  Append(nonce, sealed);
-  return nonce;
+  uint8_t nonce[crypto::kAesGcmNonceSize];
+  RETURN_IF_ERROR(crypto::RandomBytes(std::span<uint8_t>(nonce)));
+  return SealWitnessWith(keys_.witness_key.view(), election_id, index, ballot::FormatHash(commitment), choice, random,
+                         ByteSpan(nonce, sizeof(nonce)));
 }
 
 StatusOr<Election> ElectionService::NewElection(int64_t now_ms) const {
@@ -523,23 +603,12 @@ StatusOr<Receipt> ElectionService::CastVote(const SessionContext& ctx, const Vot
     receipt.index = size;
     leaves.push_back(std::move(mine));
 
-    if (!e.bots_cast) {
-      leaves.reserve(1 + static_cast<size_t>(e.bot_count));
-      for (int64_t b = 0; b < e.bot_count; ++b) {
-        PendingLeaf bot;
-        bot.index = tree.size();
-        bot.is_bot = true;
-        ASSIGN_OR_RETURN(uint32_t bot_choice, RandomBelow(num_choices));
-        ballot::VoteRandom bot_random{};
-        RETURN_IF_ERROR(crypto::RandomBytes(bot_random));
-        const ballot::HashOut bot_commitment = ballot::ComputeCommitment(eid, bot_choice, bot_random);
-        bot.commitment = ballot::FormatHash(bot_commitment);
-        ASSIGN_OR_RETURN(bot.vote_id, crypto::RandomUuid());
-        ASSIGN_OR_RETURN(bot.witness, SealWitness(election.id, bot.index, bot_commitment, bot_choice, bot_random));
-        SecureWipe(bot_random.data(), bot_random.size());
-        tree.Append(bot_commitment);
-        leaves.push_back(std::move(bot));
-      }
+    if (!e.bots_cast && e.bot_count > 0) {
+      ASSIGN_OR_RETURN(Bots bots, MakeBots(keys_.witness_key.view(), election.id, eid, num_choices, tree.size(),
+                                           static_cast<size_t>(e.bot_count)));
+      tree.AppendMany(bots.commitments);
+      leaves.reserve(1 + bots.leaves.size());
+      for (PendingLeaf& bot : bots.leaves) leaves.push_back(std::move(bot));
     }
     RETURN_IF_ERROR(InsertLeaves(c, election.id, leaves, now_ms));
     RETURN_IF_ERROR(c.Exec("UPDATE ballot_elections SET tree_size = $2, bots_cast = 1 WHERE id = $1",

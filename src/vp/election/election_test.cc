@@ -407,6 +407,41 @@ TEST_P(ElectionServiceTest, TheSweepDeletesExpiredSessionsThroughTheJobQueue) {
   EXPECT_EQ(*svc->SweepExpiredSessions(now + 30 * 60 * 1000), 1);
 }
 
+// Bots are made in chunks of 4096 on all threads: every one opens, has its own random and
+// vote id, and the tree the receipt signs is theirs in index order.
+TEST_P(ElectionServiceTest, ManyBotsAreMadeInChunksAndEachOpens) {
+  ElectionOptions o;
+  o.bot_count = 9000;
+  auto svc = Service(o);
+  auto s = svc->CreateSession(kT0);
+  ASSERT_TRUE(s.ok());
+  const Ballot b = MakeBallot(s->election.id, 2, rng_);
+  auto r = svc->CastVote(Auth(*svc, *s), Input(b, "C"), kT0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto leaves = svc->Leaves(s->election.id);
+  ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+  ASSERT_EQ(leaves->size(), 9001u);
+  const ballot::ElectionId eid = *ballot::ParseElectionId(s->election.id);
+  std::set<std::string> ids, randoms;
+  std::vector<ballot::HashOut> commitments;
+  std::vector<int> counts(5);
+  for (const LeafRecord& l : *leaves) {
+    EXPECT_TRUE(ballot::CheckCommitment(l.commitment, eid, l.choice, l.random).ok()) << l.index;
+    ids.insert(l.vote_id);
+    randoms.insert(HexEncode(l.random));
+    commitments.push_back(l.commitment);
+    ++counts[l.choice];
+    ASSERT_EQ(l.vote_id.size(), 36u);
+    EXPECT_EQ(l.vote_id[14], '4') << l.vote_id;
+  }
+  EXPECT_EQ(ids.size(), 9001u);
+  EXPECT_EQ(randoms.size(), 9001u);
+  for (const int c : counts) EXPECT_GT(c, 1500);  // 1800 expected for each of 5 choices
+  ballot::BulletinTree tree;
+  for (const auto& c : commitments) tree.Append(c);
+  EXPECT_EQ(tree.Root(), r->sth.sth.root);
+}
+
 TEST_P(ElectionServiceTest, WitnessesAreSealedAndOpenForTheTally) {
   ElectionOptions o;
   o.bot_count = 20;
