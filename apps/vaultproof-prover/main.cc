@@ -22,12 +22,15 @@
 #include "vp/ballot/tally.h"
 #include "vp/base/secure.h"
 #include "vp/prover/segment_request.h"
+#include "vp/prover/session_frame.h"
 #include "vp/stark/prover.h"
 #include "vp/stark/random.h"
 
 namespace {
 
-constexpr size_t kMaxInput = size_t{1} << 30;
+using vp::prover::AnswerKind;
+using vp::prover::GetLe32;
+constexpr size_t kMaxInput = vp::prover::kMaxRequestBytes;
 
 int Fail(const std::string& why) {
   std::fprintf(stderr, "vaultproof-prover: %s\n", why.c_str());
@@ -78,11 +81,6 @@ bool ReadExact(uint8_t* p, size_t n) {
   return true;
 }
 
-uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-
 int ProveSegmentFromStdin() {
   std::string text;
   char buf[1 << 16];
@@ -100,15 +98,15 @@ int ProveSegmentFromStdin() {
   return 0;
 }
 
-bool Answer(uint8_t kind, const uint8_t* p, size_t n) {
-  const uint8_t head[5] = {kind, static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
-                           static_cast<uint8_t>(n >> 24)};
+bool Answer(AnswerKind kind, const uint8_t* p, size_t n) {
+  uint8_t head[vp::prover::kAnswerHeaderSize];
+  head[0] = static_cast<uint8_t>(kind);
+  vp::prover::PutLe32(head + 1, static_cast<uint32_t>(n));
   return WriteAll(head, sizeof(head)) && WriteAll(p, n);
 }
 
-// Request: u32 threads (0 = the default), u32 length (1 .. 2^30), the prover input JSON; all
-// little-endian. Answer: u8 kind (0 proof, 1 error), u32 length, the proof or the message.
-// A request the image cannot read ends the session (exit 1) after an error answer.
+// Frames as vp/prover/session_frame.h. A request the image cannot read ends the session
+// (exit 1) after a refusal.
 int Serve(int idle_exit_ms) {
   const int default_threads = omp_get_max_threads();
   for (;;) {
@@ -116,25 +114,26 @@ int Serve(int idle_exit_ms) {
     const int rc = ::poll(&p, 1, idle_exit_ms);
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) return 0;  // idle: give the memory back
-    uint8_t head[8];
+    uint8_t head[vp::prover::kRequestHeaderSize];
     // End of input between requests is the worker closing the session.
     const ssize_t first = ::read(0, head, 1);
     if (first == 0) return 0;
     if (first < 0 && errno == EINTR) continue;
     if (first < 0 || !ReadExact(head + 1, sizeof(head) - 1)) return Fail("truncated request header");
-    const uint32_t threads = Le32(head), length = Le32(head + 4);
-    if (threads > 1024 || length == 0 || length > kMaxInput) {
+    const uint32_t threads = GetLe32(head), length = GetLe32(head + 4);
+    if (threads > vp::prover::kMaxRequestThreads || length == 0 || length > kMaxInput) {
       const std::string why = "malformed request header";
-      Answer(1, reinterpret_cast<const uint8_t*>(why.data()), why.size());
+      Answer(AnswerKind::kRefusal, reinterpret_cast<const uint8_t*>(why.data()), why.size());
       return Fail(why);
     }
     std::string text(length, '\0');
     if (!ReadExact(reinterpret_cast<uint8_t*>(text.data()), length)) return Fail("truncated request");
     omp_set_num_threads(threads == 0 ? default_threads : static_cast<int>(threads));
     auto proof = ProveInput(text);
-    const bool written = proof.ok() ? Answer(0, proof->data(), proof->size())
-                                    : Answer(1, reinterpret_cast<const uint8_t*>(proof.status().message().data()),
-                                             proof.status().message().size());
+    const bool written =
+        proof.ok() ? Answer(AnswerKind::kProof, proof->data(), proof->size())
+                   : Answer(AnswerKind::kRefusal, reinterpret_cast<const uint8_t*>(proof.status().message().data()),
+                            proof.status().message().size());
     if (!written) return Fail("cannot write the answer to stdout");
   }
 }

@@ -17,6 +17,7 @@
 #include "vp/base/secure.h"
 #include "vp/crypto/ed25519.h"
 #include "vp/crypto/hash.h"
+#include "vp/prover/session_frame.h"
 #include "vp/signer/launcher.h"
 
 extern char** environ;
@@ -207,8 +208,8 @@ Status Pump(Child& c, ByteSpan input, bool close_input, const std::function<bool
       const ssize_t n = ::read(c.out.get(), buf, sizeof(buf));
       if (n > 0) {
         output.insert(output.end(), buf, buf + n);
-        // A session's answer carries a 5-byte frame header besides the proof.
-        if (output.size() > options.max_output_bytes + (one_shot ? 0 : 5)) {
+        // A session's answer carries its frame header besides the proof.
+        if (output.size() > options.max_output_bytes + (one_shot ? 0 : kAnswerHeaderSize)) {
           return ResourceExhaustedError("prover output above " + std::to_string(options.max_output_bytes) + " bytes");
         }
       } else if (n == 0 || errno != EINTR) {
@@ -250,6 +251,18 @@ int Reap(pid_t pid, bool kill) {
   return wstatus;
 }
 
+// Reaps a child that closed its stdout: waits up to grace_ms for it to exit, then kills it.
+int ReapWithin(pid_t pid, int grace_ms) {
+  for (int waited = 0; waited < grace_ms; waited += 10) {
+    int wstatus = 0;
+    const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
+    if (r == pid) return wstatus;
+    if (r < 0 && errno != EINTR) return wstatus;
+    ::usleep(10000);
+  }
+  return Reap(pid, true);
+}
+
 Status ExitFailure(int wstatus, const std::string& err_tail) {
   if (WIFSIGNALED(wstatus)) {
     return InternalError("prover killed by signal " + std::to_string(WTERMSIG(wstatus)) + ": " + err_tail);
@@ -258,11 +271,6 @@ Status ExitFailure(int wstatus, const std::string& err_tail) {
     return InternalError("prover exited with status " + std::to_string(WEXITSTATUS(wstatus)) + ": " + err_tail);
   }
   return OkStatus();
-}
-
-uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
 }
 
 }  // namespace
@@ -319,14 +327,7 @@ class ProverSessionPool::Session {
   ~Session() {
     // Closing stdin asks the image to exit; one that does not within a second is killed.
     child_.in.Reset();
-    if (child_.pid < 0) return;
-    for (int i = 0; i < 100; ++i) {
-      int wstatus = 0;
-      const pid_t r = ::waitpid(child_.pid, &wstatus, WNOHANG);
-      if (r == child_.pid || (r < 0 && errno != EINTR)) return;
-      ::usleep(10000);
-    }
-    (void)Reap(child_.pid, true);
+    if (child_.pid >= 0) (void)ReapWithin(child_.pid, 1000);
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -348,12 +349,10 @@ class ProverSessionPool::Session {
   // before reading the request answers nothing, and the request can go to a new one).
   StatusOr<ProverRun> Prove(ByteSpan input, unsigned threads, const ProverRunOptions& options, bool& answered) {
     answered = false;
-    if (input.empty() || input.size() > (size_t{1} << 30)) return InvalidArgumentError("prover input must be 1 byte .. 1 GiB");
-    Bytes frame;
-    frame.reserve(8 + input.size());
-    for (const uint32_t v : {static_cast<uint32_t>(threads), static_cast<uint32_t>(input.size())}) {
-      for (int i = 0; i < 4; ++i) frame.push_back(static_cast<uint8_t>(v >> (8 * i)));
-    }
+    if (input.empty() || input.size() > kMaxRequestBytes) return InvalidArgumentError("prover input must be 1 byte .. 1 GiB");
+    Bytes frame(kRequestHeaderSize);
+    PutLe32(frame.data(), std::min(threads, kMaxRequestThreads));
+    PutLe32(frame.data() + 4, static_cast<uint32_t>(input.size()));
     frame.insert(frame.end(), input.begin(), input.end());
     const auto t0 = std::chrono::steady_clock::now();
     ProverRun run;
@@ -362,10 +361,10 @@ class ProverSessionPool::Session {
     const size_t cap = options.max_output_bytes;
     bool too_big = false;
     auto complete = [&](const Bytes& o) {
-      if (o.size() < 5) return false;
-      const size_t len = Le32(o.data() + 1);
+      if (o.size() < kAnswerHeaderSize) return false;
+      const size_t len = GetLe32(o.data() + 1);
       if (len > cap) too_big = true;
-      return too_big || o.size() >= 5 + len;
+      return too_big || o.size() >= kAnswerHeaderSize + len;
     };
     const Status pumped = Pump(child_, frame, /*close_input=*/false, complete, options, t0, out, err_tail_, out_closed);
     SecureWipe(frame.data(), frame.size());
@@ -382,22 +381,22 @@ class ProverSessionPool::Session {
     }
     if (!complete(out)) {
       // The image left before answering: its exit says why.
-      const int wstatus = Reap(child_.pid, false);
+      const int wstatus = ReapWithin(child_.pid, 1000);
       child_.pid = -1;
       healthy_ = false;
       const Status why = ExitFailure(wstatus, err_tail_);
       return why.ok() ? InternalError("prover exited before answering: " + err_tail_) : why;
     }
-    const size_t len = Le32(out.data() + 1);
-    if (out.size() != 5 + len || out[0] > 1) {
+    const size_t len = GetLe32(out.data() + 1);
+    if (out.size() != kAnswerHeaderSize + len || out[0] > static_cast<uint8_t>(AnswerKind::kRefusal)) {
       Kill();
       return InternalError("prover answered a malformed frame");
     }
-    if (out[0] == 1) {
+    if (out[0] == static_cast<uint8_t>(AnswerKind::kRefusal)) {
       return InternalError("prover refused the request: " +
-                           std::string(reinterpret_cast<const char*>(out.data() + 5), len));  // NOLINT
+                           std::string(reinterpret_cast<const char*>(out.data() + kAnswerHeaderSize), len));  // NOLINT
     }
-    run.output.assign(out.begin() + 5, out.end());
+    run.output.assign(out.begin() + kAnswerHeaderSize, out.end());
     return run;
   }
 

@@ -17,6 +17,7 @@
 #include "vp/base/test_util.h"
 #include "vp/crypto/ed25519.h"
 #include "vp/prover/segment_request.h"
+#include "vp/prover/session_frame.h"
 #include "vp/prover/tally_job.h"
 
 namespace vp::prover {
@@ -276,11 +277,10 @@ TEST_F(ProverImageTest, AWarmImageReportsRefusalsAndSurvivesThem) {
 // The serving image's side of the framing, spoken to directly.
 TEST_F(ProverImageTest, TheServingImageRefusesMalformedFrames) {
   auto frame = [](uint32_t threads, uint32_t length, std::string_view body) {
-    std::string f;
-    for (const uint32_t v : {threads, length}) {
-      for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>(v >> (8 * i)));
-    }
-    return f + std::string(body);
+    uint8_t head[kRequestHeaderSize];
+    PutLe32(head, threads);
+    PutLe32(head + 4, length);
+    return std::string(reinterpret_cast<const char*>(head), sizeof(head)) + std::string(body);
   };
   // A whole request, then the end of input: one answer, exit 0.
   const std::string good = EncodeProverInput(SmallInput());
