@@ -213,7 +213,8 @@ TEST(BulletinTreeTest, BatchedHashesMatchTheTree) {
   // Appending in batches of any sizes builds the same tree as one at a time.
   BulletinTree batched;
   size_t at = 0;
-  for (const size_t step : {size_t{1}, size_t{3}, size_t{0}, size_t{8}, size_t{5}, size_t{1000}, size_t{2}, size_t{3077}}) {
+  const size_t steps[] = {1, 3, 0, 8, 5, 1000, 2, 3077};
+  for (const size_t step : steps) {
     batched.AppendMany(std::span<const HashOut>(commitments.data() + at, step));
     at += step;
     ASSERT_EQ(batched.size(), at);

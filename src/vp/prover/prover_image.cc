@@ -311,7 +311,8 @@ StatusOr<ProverRun> RunSignedProver(const ProverImage& image, const std::vector<
   ProverRun run;
   std::string err_tail;
   bool out_closed = false;
-  const Status pumped = Pump(child, input, /*close_input=*/true, nullptr, options, t0, run.output, err_tail, out_closed);
+  const Status pumped =
+      Pump(child, input, /*close_input=*/true, nullptr, options, t0, run.output, err_tail, out_closed);
   const int wstatus = Reap(child.pid, !pumped.ok());
   run.wall_ms = Ms(t0);
   run.errors = err_tail;
@@ -349,7 +350,9 @@ class ProverSessionPool::Session {
   // before reading the request answers nothing, and the request can go to a new one).
   StatusOr<ProverRun> Prove(ByteSpan input, unsigned threads, const ProverRunOptions& options, bool& answered) {
     answered = false;
-    if (input.empty() || input.size() > kMaxRequestBytes) return InvalidArgumentError("prover input must be 1 byte .. 1 GiB");
+    if (input.empty() || input.size() > kMaxRequestBytes) {
+      return InvalidArgumentError("prover input must be 1 byte .. 1 GiB");
+    }
     Bytes frame(kRequestHeaderSize);
     PutLe32(frame.data(), std::min(threads, kMaxRequestThreads));
     PutLe32(frame.data() + 4, static_cast<uint32_t>(input.size()));
@@ -445,7 +448,8 @@ StatusOr<ProverRun> ProverSessionPool::Run(ByteSpan input, unsigned threads, con
     stale.clear();  // outside the lock: closing an image may wait for it
     const bool reused = session != nullptr;
     if (!session) {
-      ASSIGN_OR_RETURN(Child child, Spawn(std::move(image_fd), {"serve", "--idle-exit-ms", std::to_string(idle_exit_ms_)}, env_));
+      const std::vector<std::string> args = {"serve", "--idle-exit-ms", std::to_string(idle_exit_ms_)};
+      ASSIGN_OR_RETURN(Child child, Spawn(std::move(image_fd), args, env_));
       session = std::make_unique<Session>(std::move(child), digest);
       std::lock_guard<std::mutex> lock(mu_);
       ++started_;

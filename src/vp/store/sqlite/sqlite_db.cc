@@ -287,7 +287,8 @@ class SqliteDb final : public Db {
     // A page cache of up to 64 MiB per connection (SQLite's default is 2 MiB): a large write
     // transaction (2^20 ballot leaves) otherwise spills B-tree pages to the WAL and reads
     // them back for every insert. The cache grows only as pages are used.
-    std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA synchronous=";
+    std::string pragmas =
+        "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA synchronous=";
     pragmas += options_.sqlite_full_sync ? "FULL;" : "NORMAL;";
     RETURN_IF_ERROR(conn->ExecScript(pragmas).Annotate("open " + path_));
     return conn;
