@@ -10,6 +10,8 @@
 //   vaultproof-prover version
 #include <omp.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -141,6 +143,10 @@ int Serve(int idle_exit_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The image holds votes' randoms: no core dumps, no ptrace by the same user.
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0);
   vp::stark::KeepFreedMemoryForProving();
   const std::string cmd = argc >= 2 ? argv[1] : "";
   if (cmd == "segment" && argc == 2) return ProveSegmentFromStdin();

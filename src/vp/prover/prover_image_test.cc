@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "vp/base/secure.h"
@@ -232,6 +233,38 @@ TEST_F(ProverImageTest, AWarmImageIsNotUsedOnceItsFileChanges) {
   auto unsigned_run = pool.Run(AsBytes(text), 1, {});
   ASSERT_FALSE(unsigned_run.ok());
   ExpectSignatureFailure(unsigned_run.status());
+}
+
+// The warm image holds votes' randoms between segments: it runs without core dumps.
+TEST_F(ProverImageTest, AWarmImageCannotDumpCore) {
+  ProverSessionPool pool(image_, {});
+  const std::string text = EncodeProverInput(SmallInput());
+  ASSERT_TRUE(pool.Run(AsBytes(text), 1, {}).ok());
+  size_t images = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: the fields after the last ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != ::getpid()) continue;
+    std::ifstream limits(entry.path() / "limits");
+    for (std::string l; std::getline(limits, l);) {
+      if (l.rfind("Max core file size", 0) != 0) continue;
+      std::istringstream fields(l.substr(std::string("Max core file size").size()));
+      std::string soft, hard;
+      fields >> soft >> hard;
+      EXPECT_EQ(soft, "0") << l;
+      EXPECT_EQ(hard, "0") << l;
+      ++images;
+    }
+  }
+  EXPECT_EQ(images, 1u);
 }
 
 TEST_F(ProverImageTest, AnIdleImageLeavesAndTheNextRequestStartsAnother) {
