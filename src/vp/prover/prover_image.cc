@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -335,6 +336,8 @@ class ProverSessionPool::Session {
 
   const ByteArray<48>& digest() const { return digest_; }
   bool healthy() const { return healthy_; }
+  // The image left with status 2 (usage) before answering: it does not know `serve`.
+  bool usage_exit() const { return usage_exit_; }
   // False once the image has exited (an idle image leaves by itself); reaps it then.
   bool Alive() {
     if (!healthy_ || child_.pid < 0) return false;
@@ -387,6 +390,7 @@ class ProverSessionPool::Session {
       const int wstatus = ReapWithin(child_.pid, 1000);
       child_.pid = -1;
       healthy_ = false;
+      usage_exit_ = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2;
       const Status why = ExitFailure(wstatus, err_tail_);
       return why.ok() ? InternalError("prover exited before answering: " + err_tail_) : why;
     }
@@ -414,6 +418,7 @@ class ProverSessionPool::Session {
   ByteArray<48> digest_;
   std::string err_tail_;
   bool healthy_ = true;
+  bool usage_exit_ = false;
 };
 
 ProverSessionPool::ProverSessionPool(ProverImage image, std::vector<std::string> env, int idle_exit_ms)
@@ -433,8 +438,10 @@ StatusOr<ProverRun> ProverSessionPool::Run(ByteSpan input, unsigned threads, con
     Fd image_fd(image_fd_raw);
     std::unique_ptr<Session> session;
     std::vector<std::unique_ptr<Session>> stale;
+    bool one_shot = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      one_shot = std::find(one_shot_.begin(), one_shot_.end(), digest) != one_shot_.end();
       while (!idle_.empty() && !session) {
         std::unique_ptr<Session> s = std::move(idle_.back());
         idle_.pop_back();
@@ -446,6 +453,12 @@ StatusOr<ProverRun> ProverSessionPool::Run(ByteSpan input, unsigned threads, con
       }
     }
     stale.clear();  // outside the lock: closing an image may wait for it
+    if (one_shot) {
+      ProverRunOptions once = options;
+      once.env = env_;
+      once.threads = threads;
+      return RunSignedProver(image_, {"segment"}, input, once);
+    }
     const bool reused = session != nullptr;
     if (!session) {
       const std::vector<std::string> args = {"serve", "--idle-exit-ms", std::to_string(idle_exit_ms_)};
@@ -456,9 +469,17 @@ StatusOr<ProverRun> ProverSessionPool::Run(ByteSpan input, unsigned threads, con
     }
     bool answered = false;
     StatusOr<ProverRun> run = session->Prove(input, threads, options, answered);
+    const bool usage_exit = session->usage_exit();
     if (session->healthy()) {
       std::lock_guard<std::mutex> lock(mu_);
       idle_.push_back(std::move(session));
+    }
+    // An image signed before `serve` existed leaves with its usage (status 2): that digest is
+    // run one segment per image from now on, this request included.
+    if (!run.ok() && usage_exit && !answered) {
+      std::lock_guard<std::mutex> lock(mu_);
+      one_shot_.push_back(digest);
+      continue;
     }
     // An idle image may exit just as a request reaches it; that request goes to a new one.
     if (!run.ok() && reused && !answered && attempt == 0 && !session && run.status().code() == StatusCode::kInternal) {

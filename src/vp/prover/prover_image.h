@@ -85,7 +85,9 @@ StatusOr<ProverRun> RunSignedProver(const ProverImage& image, const std::vector<
 // Run checks the image file first, exactly as RunSignedProver does, and uses only an idle image
 // started from the same digest: an altered or re-signed file is never answered by an image
 // started before it changed. Idle images exit by themselves after idle_exit_ms, returning
-// their memory. Thread-safe; one image per request proving at once.
+// their memory. An image that does not know `serve` (it exits with its usage, status 2) is
+// run as RunSignedProver(image, {"segment"}) from then on. Thread-safe; one image per request
+// proving at once.
 //
 //   ProverSessionPool pool(image, /*env=*/{});
 //   ASSIGN_OR_RETURN(ProverRun run, pool.Run(request_json, /*threads=*/1, options));
@@ -112,6 +114,7 @@ class ProverSessionPool {
   int idle_exit_ms_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Session>> idle_;
+  std::vector<ByteArray<48>> one_shot_;  // digests of images without `serve`
   size_t started_ = 0;
 };
 

@@ -307,6 +307,22 @@ TEST_F(ProverImageTest, AWarmImageReportsRefusalsAndSurvivesThem) {
   EXPECT_EQ(pool.started(), 3u);
 }
 
+// An image signed before `serve` existed (here: ls, which exits 2 on arguments it cannot
+// find) is run one segment per process from then on: the pool starts no second session.
+TEST_F(ProverImageTest, AnImageWithoutServeIsRunOneSegmentAtATime) {
+  fs::copy_file("/bin/ls", image_.binary_path, fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(SignProverImage(seed_, image_.binary_path).ok());
+  ProverSessionPool pool(image_, {});
+  const std::string text = EncodeProverInput(SmallInput());
+  for (int i = 0; i < 2; ++i) {
+    auto run = pool.Run(AsBytes(text), 1, {});
+    ASSERT_FALSE(run.ok());
+    // The one-shot run of `ls segment`: status 2 as well, reported as the image's exit.
+    EXPECT_NE(run.status().message().find("status 2"), std::string::npos) << run.status().message();
+  }
+  EXPECT_EQ(pool.started(), 1u);
+}
+
 // The serving image's side of the framing, spoken to directly.
 TEST_F(ProverImageTest, TheServingImageRefusesMalformedFrames) {
   auto frame = [](uint32_t threads, uint32_t length, std::string_view body) {
