@@ -21,32 +21,18 @@ void ShiftUntilLsbOrZero(uint64_t& fn, uint64_t& sn) {
 }  // namespace
 
 std::vector<HashOut> LeafHashes(std::span<const HashOut> commitments) {
-  std::vector<std::array<Fp, 12>> states(commitments.size());
+  std::vector<std::array<Fp, 12>> inputs(commitments.size());
   for (size_t i = 0; i < commitments.size(); ++i) {
-    states[i] = {LeafTag(), commitments[i][0], commitments[i][1], commitments[i][2], commitments[i][3]};
+    inputs[i] = {LeafTag(), commitments[i][0], commitments[i][1], commitments[i][2], commitments[i][3]};
   }
-  stark::Poseidon2PermuteBatch12(states);
-  std::vector<HashOut> out(states.size());
-  for (size_t i = 0; i < states.size(); ++i) out[i] = {states[i][0], states[i][1], states[i][2], states[i][3]};
-  return out;
+  return TaggedHashes(inputs);
 }
 
 HashOut CompleteTreeRoot(std::span<const HashOut> commitments) {
   assert(!commitments.empty() && std::has_single_bit(commitments.size()));
-  std::vector<HashOut> level = LeafHashes(commitments);
-  std::vector<std::array<Fp, 12>> states;
-  while (level.size() > 1) {
-    states.resize(level.size() / 2);
-    for (size_t i = 0; i < states.size(); ++i) {
-      const HashOut& l = level[2 * i];
-      const HashOut& r = level[2 * i + 1];
-      states[i] = {NodeTag(), l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]};
-    }
-    stark::Poseidon2PermuteBatch12(states);
-    level.resize(states.size());
-    for (size_t i = 0; i < states.size(); ++i) level[i] = {states[i][0], states[i][1], states[i][2], states[i][3]};
-  }
-  return level[0];
+  BulletinTree tree;
+  tree.AppendMany(commitments);
+  return tree.Root();
 }
 
 HashOut LeafHash(const HashOut& commitment) { return TaggedHash(LeafTag(), commitment); }
@@ -94,20 +80,20 @@ void BulletinTree::AppendLeafHashes(std::span<const HashOut> leaf_hashes) {
   if (levels_.empty()) levels_.emplace_back();
   levels_[0].insert(levels_[0].end(), leaf_hashes.begin(), leaf_hashes.end());
   // Level h + 1 holds a node for every complete pair of level h; hash the new pairs.
-  std::vector<std::array<Fp, 12>> states;
+  std::vector<std::array<Fp, 12>> inputs;
   for (size_t h = 0;; ++h) {
     const size_t pairs = levels_[h].size() / 2;
     const size_t have = levels_.size() > h + 1 ? levels_[h + 1].size() : 0;
     if (pairs == have) break;
-    states.resize(pairs - have);
+    inputs.resize(pairs - have);
     for (size_t p = have; p < pairs; ++p) {
       const HashOut& l = levels_[h][2 * p];
       const HashOut& r = levels_[h][2 * p + 1];
-      states[p - have] = {NodeTag(), l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]};
+      inputs[p - have] = {NodeTag(), l[0], l[1], l[2], l[3], r[0], r[1], r[2], r[3]};
     }
-    stark::Poseidon2PermuteBatch12(states);
+    const std::vector<HashOut> nodes = TaggedHashes(inputs);
     if (levels_.size() == h + 1) levels_.emplace_back();
-    for (const auto& st : states) levels_[h + 1].push_back({st[0], st[1], st[2], st[3]});
+    levels_[h + 1].insert(levels_[h + 1].end(), nodes.begin(), nodes.end());
   }
 }
 

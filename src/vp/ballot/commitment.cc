@@ -102,6 +102,13 @@ HashOut TaggedHash(Fp tag, std::span<const Fp> inputs) {
   return {s[0], s[1], s[2], s[3]};
 }
 
+std::vector<HashOut> TaggedHashes(std::span<std::array<Fp, 12>> inputs) {
+  stark::Poseidon2PermuteBatch12(inputs);
+  std::vector<HashOut> out(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) out[i] = {inputs[i][0], inputs[i][1], inputs[i][2], inputs[i][3]};
+  return out;
+}
+
 std::array<Fp, 12> CommitmentState(const ElectionId& election_id, uint32_t choice,
                                    const VoteRandom& random) {
   const std::vector<Fp> e = BytesToLimbs(election_id);

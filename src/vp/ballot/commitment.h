@@ -58,6 +58,10 @@ Fp EmptyTag();
 // [tag, inputs..., 0, ..., 0]. Every use has a fixed number of inputs and its own tag, so the
 // encoding is unambiguous. inputs.size() <= 11 (more is a bug: asserts, then truncates).
 HashOut TaggedHash(Fp tag, std::span<const Fp> inputs);
+// TaggedHash of many permutation inputs at once, each laid out as TaggedHash lays it out
+// ([tag, inputs..., zeros]; CommitmentState for commitments): eight on SIMD lanes and
+// batches on all threads (Poseidon2PermuteBatch12). The inputs are permuted in place.
+std::vector<HashOut> TaggedHashes(std::span<std::array<Fp, 12>> inputs);
 
 // The permutation input of a commitment: [CommitTag, e0, e1, e2, choice, r0, r1, r2, r3, r4,
 // 0, 0] with e = BytesToLimbs(election_id), r = BytesToLimbs(random). Exposed for the tally

@@ -169,11 +169,10 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
     states.push_back(CommitmentState(statement.election_id, leaf.choice, leaf.random));
     counted.push_back(i);
   }
-  stark::Poseidon2PermuteBatch12(states);
+  const std::vector<HashOut> got = TaggedHashes(states);
   std::vector<uint8_t> opens(leaves.size(), 1);
   for (size_t j = 0; j < counted.size(); ++j) {
-    const HashOut got = {states[j][0], states[j][1], states[j][2], states[j][3]};
-    opens[counted[j]] = got == leaves[counted[j]].commitment ? 1 : 0;
+    opens[counted[j]] = got[j] == leaves[counted[j]].commitment ? 1 : 0;
     states[j].fill(stark::Fp::Zero());  // the randoms' limbs
   }
   for (size_t i = 0; i < leaves.size(); ++i) {

@@ -204,10 +204,10 @@ Status MakeBotChunk(ByteSpan witness_key, const std::string& election_id, const 
     states[i] = ballot::CommitmentState(eid, choices[i], random);
     SecureWipe(random.data(), random.size());
   }
-  stark::Poseidon2PermuteBatch12(states);
+  const std::vector<ballot::HashOut> commitments = ballot::TaggedHashes(states);
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* p = pool.data() + i * kPer;
-    const ballot::HashOut commitment = {states[i][0], states[i][1], states[i][2], states[i][3]};
+    const ballot::HashOut& commitment = commitments[i];
     PendingLeaf& leaf = bots.leaves[begin + i];
     leaf.index = first_index + begin + i;
     leaf.is_bot = true;

@@ -104,21 +104,7 @@ const typename Poseidon2<W>::Constants& Poseidon2<W>::GetConstants() {
 
 template <size_t W>
 void Poseidon2<W>::Permute(State& s) {
-  const Constants& c = GetConstants();
-  const size_t half = kPoseidon2FullRounds / 2;
-  ExternalLinear(s);
-  for (size_t r = 0; r < half; ++r) {
-    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
-    ExternalLinear(s);
-  }
-  for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) {
-    s[0] = Pow7(s[0] + c.partial[r]);
-    InternalLinear(s);
-  }
-  for (size_t r = half; r < kPoseidon2FullRounds; ++r) {
-    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
-    ExternalLinear(s);
-  }
+  PermuteAny(s);
 }
 
 template struct Poseidon2<8>;
@@ -128,28 +114,13 @@ namespace {
 
 // Eight states, lane j = states[j]; compiled per instruction set.
 VP_STARK_SIMD_CLONES void PermuteEight12(std::array<Fp, 12>* states) {
-  using P = Poseidon2<12>;
-  const auto& c = P::GetConstants();
   std::array<PackedFp, 12> s;
   for (size_t i = 0; i < 12; ++i) {
     Fp lanes[8];
     for (size_t j = 0; j < 8; ++j) lanes[j] = states[j][i];
     s[i] = PackedFp::Load(lanes);
   }
-  const size_t half = kPoseidon2FullRounds / 2;
-  P::ExternalLinear(s);
-  for (size_t r = 0; r < half; ++r) {
-    for (size_t i = 0; i < 12; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
-    P::ExternalLinear(s);
-  }
-  for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) {
-    s[0] = Pow7(s[0] + c.partial[r]);
-    P::InternalLinear(s);
-  }
-  for (size_t r = half; r < kPoseidon2FullRounds; ++r) {
-    for (size_t i = 0; i < 12; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
-    P::ExternalLinear(s);
-  }
+  Poseidon2<12>::PermuteAny(s);
   for (size_t i = 0; i < 12; ++i) {
     for (size_t j = 0; j < 8; ++j) states[j][i] = s[i].Lane(j);
   }

@@ -72,6 +72,10 @@ struct Poseidon2 {
   static const Constants& GetConstants();
 
   static void Permute(State& s);
+  // The permutation over any field-like F: Fp for Permute, PackedFp for eight states on SIMD
+  // lanes (Poseidon2PermuteBatch12). Always inlined into each caller.
+  template <typename F>
+  [[gnu::always_inline]] static inline void PermuteAny(std::array<F, W>& s);
 
   static constexpr std::array<Fp, W> kDiagMinusOne = Poseidon2DiagMinusOne<W>();
 
@@ -122,6 +126,26 @@ template <typename F>
   const F x3 = x2 * x;
   const F x4 = x2 * x2;
   return x3 * x4;
+}
+
+template <size_t W>
+template <typename F>
+inline void Poseidon2<W>::PermuteAny(std::array<F, W>& s) {
+  const Constants& c = GetConstants();
+  const size_t half = kPoseidon2FullRounds / 2;
+  ExternalLinear(s);
+  for (size_t r = 0; r < half; ++r) {
+    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    ExternalLinear(s);
+  }
+  for (size_t r = 0; r < kPoseidon2PartialRounds; ++r) {
+    s[0] = Pow7(s[0] + c.partial[r]);
+    InternalLinear(s);
+  }
+  for (size_t r = half; r < kPoseidon2FullRounds; ++r) {
+    for (size_t i = 0; i < W; ++i) s[i] = Pow7(s[i] + c.full[r][i]);
+    ExternalLinear(s);
+  }
 }
 
 using HashOut = std::array<Fp, 4>;
