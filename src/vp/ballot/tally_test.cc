@@ -52,6 +52,20 @@ TallyInput MakeInput(std::vector<LeafWitness> leaves, uint32_t k, uint64_t max_s
   return in;
 }
 
+// The public inputs of a segment at offset 0 of the test election (no config hash or root).
+std::vector<Fp> SegmentInputsFor(uint32_t k, uint64_t size, std::vector<uint64_t> counts,
+                                 std::vector<uint64_t> excluded) {
+  TallyStatement st;
+  st.election_id = TestElection();
+  st.num_choices = k;
+  SegmentStatement seg;
+  seg.offset = 0;
+  seg.size = size;
+  seg.counts = std::move(counts);
+  seg.excluded = std::move(excluded);
+  return SegmentPublicInputs(st, seg);
+}
+
 HashOut TreeRoot(const std::vector<LeafWitness>& leaves) {
   BulletinTree tree;
   for (const auto& l : leaves) tree.Append(l.commitment);
@@ -347,15 +361,7 @@ TEST(TallyZeroKnowledge, NoOpenedValueIsAPrivateCell) {
 }
 
 TEST(TallyAirPublicInputs, MalformedInputsAreRefused) {
-  TallyStatement st;
-  st.election_id = TestElection();
-  st.num_choices = 2;
-  SegmentStatement seg;
-  seg.offset = 0;
-  seg.size = 4;
-  seg.counts = {3, 0};
-  seg.excluded = {2};
-  const auto good = SegmentPublicInputs(st, seg);
+  const auto good = SegmentInputsFor(2, 4, {3, 0}, {2});
   ASSERT_TRUE(TallyAir::FromPublicInputs(good).ok());
   auto with = [&](size_t i, uint64_t v) {
     auto p = good;
@@ -382,15 +388,7 @@ TEST(TallyAirPublicInputs, MalformedInputsAreRefused) {
 // (EvaluateAuxPacked); the verifier evaluates EvaluateAux at one point. They must agree lane
 // by lane on any frame, not only on honest rows.
 TEST(TallyAirAux, PackedEvaluationMatchesOneRowAtATime) {
-  TallyStatement st;
-  st.election_id = TestElection();
-  st.num_choices = 3;
-  SegmentStatement seg;
-  seg.offset = 0;
-  seg.size = 8;
-  seg.counts = {3, 2, 1};
-  seg.excluded = {2, 5};
-  auto air = TallyAir::FromPublicInputs(SegmentPublicInputs(st, seg));
+  auto air = TallyAir::FromPublicInputs(SegmentInputsFor(3, 8, {3, 2, 1}, {2, 5}));
   ASSERT_TRUE(air.ok()) << air.status().message();
   std::mt19937_64 rng(TestSeed() + 41);
   auto rand_fp = [&] { return Fp(rng() % Fp::kModulus); };
