@@ -268,7 +268,8 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
       const bool is_c = main[kIsC][r] == Fp::One();
       const bool is_l = main[kIsL][r] == Fp::One();
       const Fp id = main[kId][r];
-      for (size_t col = 0; col < row_vals.size(); ++col) row_vals[col] = main[col][r];
+      // Output reads only the row's last twelve S-box columns.
+      for (size_t col = kSbox + kNumSbox - 12; col < kSbox + kNumSbox; ++col) row_vals[col] = main[col][r];
       const std::array<Fp, 4> out = Output<Fp>(row_vals);
       num[r] = is_c ? Fp2::One() : alpha - Encode(Fp2(id), out, beta);
       if (!is_c && !is_l) {

@@ -224,8 +224,6 @@ __attribute__((always_inline)) inline void Transpose8(const V8* r, V8* out) {
   }
 }
 
-// One 8-lane compression: cv = first 8 words of compress(cv, m, counter, block_len, flags).
-// Always inlined, so each instruction-set clone below gets its own copy.
 // Message word order of each round: round r uses word kSchedule[r][i] where round 0 uses
 // word i (kPerm applied r times).
 struct MessageSchedule {
@@ -265,7 +263,6 @@ __attribute__((always_inline)) inline void Compress8(V8* cv, const V8* msg, uint
   }
   for (size_t i = 0; i < 8; ++i) cv[i] = st[i] ^ st[i + 8];
 }
-
 
 // The 8-lane tree over inputs of len bytes each, whose 64-byte blocks load(off, block_len, m)
 // writes as message words (m[w][lane], zero past the end). The 8 inputs have the same length,

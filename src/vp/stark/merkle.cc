@@ -189,6 +189,7 @@ DigestVector HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t
     Digest salts[8], digests[8];
     const uint8_t* prefixes[8];
     if (salt_key != nullptr) {
+      // salts[lane] = DeriveSalt(*salt_key, rows[lane]), eight at once.
       uint8_t index[8][8];
       const uint8_t* inputs[8];
       for (size_t lane = 0; lane < 8; ++lane) {

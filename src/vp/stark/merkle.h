@@ -91,6 +91,6 @@ Salt DeriveSalt(const Digest& salt_key, uint64_t row);
 // log_cosets = c > 0 the columns are grouped by coset (LowDegreeExtendCosets): row i is
 // element (i mod 2^c) * (n / 2^c) + i / 2^c of each column.
 DigestVector HashRows(const std::vector<const std::vector<Fp>*>& columns, size_t n,
-                             const Digest* salt_key, unsigned log_cosets = 0);
+                      const Digest* salt_key, unsigned log_cosets = 0);
 
 }  // namespace vp::stark
