@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     }
     const double cpu0 = CpuMs();
     const auto t0 = std::chrono::steady_clock::now();
-    auto proof = ProveTally(in, vp::stark::ProofOptions{}, rng);
+    auto proof = ProveTally(in, vp::ballot::TallyProofOptions(), rng);
     const double prove_ms = Ms(t0);
     const double prove_cpu_ms = CpuMs() - cpu0;
     if (!proof.ok()) {

@@ -57,7 +57,7 @@ vp::StatusOr<vp::Bytes> ProveInput(std::string& text) {
   statement.config_hash = input->config_hash;
   statement.num_choices = input->num_choices;
   vp::stark::SystemRandom rng;
-  return vp::ballot::ProveSegment(statement, segment, input->leaves, vp::stark::ProofOptions{}, rng);
+  return vp::ballot::ProveSegment(statement, segment, input->leaves, vp::ballot::TallyProofOptions(), rng);
 }
 
 bool WriteAll(const uint8_t* p, size_t n) {

@@ -113,7 +113,7 @@ struct ElectionManifest {
   ElectionConfig config;
   HashOut config_hash{};
   Ed25519PublicKey log_public_key{};
-  stark::ProofOptions proof_options;
+  stark::ProofOptions proof_options = TallyProofOptions();
   uint32_t min_security_bits = kMinSecurityBitsFloor;
   std::string verifier_version{kTallyAirName};
 

@@ -257,8 +257,8 @@ TEST(ManifestJsonTest, RoundTripsWithThePinnedKeys) {
   const std::string text = CanonicalJson(ManifestToJson(m));
   EXPECT_THAT(text, HasSubstr("\"formatVersion\":1,"));
   EXPECT_THAT(text, HasSubstr("\"minSecurityBits\":100,\"proofOptions\":{\"grindingBits\":16,"
-                              "\"logBlowup\":3,\"logFoldingFactor\":3,\"logRemainderMax\":6,"
-                              "\"numQueries\":28,\"zeroKnowledge\":true},"
+                              "\"logBlowup\":2,\"logFoldingFactor\":3,\"logRemainderMax\":6,"
+                              "\"numQueries\":42,\"zeroKnowledge\":true},"
                               "\"verifierVersion\":\"vaultproof-tally-v1\"}"));
   const StatusOr<ElectionManifest> back = ManifestFromJson(*ParseCanonicalJson(text, "m"));
   ASSERT_TRUE(back.ok()) << Message(back);

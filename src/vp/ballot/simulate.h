@@ -43,7 +43,7 @@ struct SimulateOptions {
   std::vector<std::string> choices = DefaultChoices();
   // How many bots vote before the voter (the service's voter is first: 0).
   uint64_t bots_before_voter = 0;
-  stark::ProofOptions proof_options;
+  stark::ProofOptions proof_options = TallyProofOptions();
   uint64_t max_segment_leaves = kDefaultMaxSegmentLeaves;
   // S5's draw, fixed for tests (true: recount, false: exclusion); absent: the CSPRNG draws.
   std::optional<bool> s5_recount;
@@ -87,7 +87,7 @@ StatusOr<OperatorPlan> PlanScenario(Scenario scenario, uint64_t n, uint64_t vote
 struct BundleContext {
   ElectionConfig config;
   Ed25519PublicKey log_public_key{};
-  stark::ProofOptions proof_options;
+  stark::ProofOptions proof_options = TallyProofOptions();
   SignedSth close;  // the signed tree head at close
 };
 // Applies the plan's after-proving fraud (recount, false journal) and writes the five files.

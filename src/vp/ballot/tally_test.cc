@@ -135,7 +135,7 @@ TEST_P(TallyRoundTrip, HonestTallyVerifies) {
   const Shape& shape = GetParam();
   stark::SeededRandom rng(TestSeed() + shape.n);
   const auto leaves = RandomLeaves(shape.n, shape.k, rng, shape.excluded);
-  auto proof = ProveTally(MakeInput(leaves, shape.k, shape.max_seg), stark::ProofOptions{}, rng);
+  auto proof = ProveTally(MakeInput(leaves, shape.k, shape.max_seg), TallyProofOptions(), rng);
   ASSERT_TRUE(proof.ok()) << proof.status().message();
   const TallyStatement& st = proof->statement;
   EXPECT_EQ(st.root, TreeRoot(leaves));
@@ -166,7 +166,7 @@ class TallyTamper : public ::testing::Test {
   void SetUp() override {
     stark::SeededRandom rng(TestSeed());
     leaves_ = RandomLeaves(16, 3, rng, {5});
-    auto p = ProveTally(MakeInput(leaves_, 3, 1 << 14), stark::ProofOptions{}, rng);
+    auto p = ProveTally(MakeInput(leaves_, 3, 1 << 14), TallyProofOptions(), rng);
     ASSERT_TRUE(p.ok()) << p.status().message();
     proof_ = *p;
     ASSERT_TRUE(VerifyTally(proof_.statement, proof_.segments, {}).ok());
@@ -234,7 +234,7 @@ class DishonestProver : public ::testing::Test {
   void SetUp() override {
     stark::SeededRandom rng(TestSeed() + 1);
     leaves_ = RandomLeaves(8, 3, rng);
-    auto st = ProveTally(MakeInput(leaves_, 3, 1 << 14), stark::ProofOptions{}, rng);
+    auto st = ProveTally(MakeInput(leaves_, 3, 1 << 14), TallyProofOptions(), rng);
     ASSERT_TRUE(st.ok());
     statement_ = st->statement;
   }
@@ -243,7 +243,7 @@ class DishonestProver : public ::testing::Test {
     stark::SeededRandom rng(7);
     auto air = TallyAir::FromPublicInputs(SegmentPublicInputs(statement, statement.segments[0]));
     if (!air.ok()) return air.status();
-    auto proof = stark::Prove(*air, trace, stark::ProofOptions{}, rng);
+    auto proof = stark::Prove(*air, trace, TallyProofOptions(), rng);
     if (!proof.ok()) return proof.status();
     return VerifyTally(statement, std::vector<Bytes>{stark::SerializeProof(*proof)}, {});
   }
@@ -335,7 +335,7 @@ TEST_F(DishonestProver, AForgedNodeInputFails) {
 TEST(TallyZeroKnowledge, NoOpenedValueIsAPrivateCell) {
   stark::SeededRandom rng(TestSeed() + 2);
   const auto leaves = RandomLeaves(32, 5, rng);
-  auto proof = ProveTally(MakeInput(leaves, 5, 1 << 14), stark::ProofOptions{}, rng);
+  auto proof = ProveTally(MakeInput(leaves, 5, 1 << 14), TallyProofOptions(), rng);
   ASSERT_TRUE(proof.ok());
   auto p = stark::DeserializeProof(proof->segments[0]);
   ASSERT_TRUE(p.ok());
@@ -474,12 +474,12 @@ TEST(TallyProve, RefusesAWitnessThatDoesNotOpen) {
   stark::SeededRandom rng(TestSeed());
   auto leaves = RandomLeaves(4, 2, rng);
   leaves[1].random[0] ^= 1;
-  auto p = ProveTally(MakeInput(leaves, 2, 1 << 14), stark::ProofOptions{}, rng);
+  auto p = ProveTally(MakeInput(leaves, 2, 1 << 14), TallyProofOptions(), rng);
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("leaf 1"), std::string::npos) << p.status().message();
   leaves = RandomLeaves(4, 2, rng);
   leaves[2].choice = 2;
-  EXPECT_FALSE(ProveTally(MakeInput(leaves, 2, 1 << 14), stark::ProofOptions{}, rng).ok());
+  EXPECT_FALSE(ProveTally(MakeInput(leaves, 2, 1 << 14), TallyProofOptions(), rng).ok());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "vp/crypto/random.h"
 #include "vp/prover/segment_request.h"
 #include "vp/prover/tally_job.h"
+#include "vp/stark/proof.h"
 #include "vp/store/jobs.h"
 
 namespace vp::election {
@@ -619,6 +620,17 @@ store::JobResult FinalizeService::RunAssemble(store::JobContext& job) {
   const double prove_ms = static_cast<double>(NowMs() - assembly["provingSince"].get<int64_t>());
 
   ballot::BundleContext context;
+  // The manifest names the options the segments were proven with; an image of another
+  // release may have used others, and the bundle's checks want one set for all segments.
+  for (size_t k = 0; k < proof.segments.size(); ++k) {
+    auto parsed = stark::DeserializeProof(proof.segments[k]);
+    if (!parsed.ok()) return fail("PROVER_FAILED: segment " + std::to_string(k) + ": " + parsed.status().message(), true);
+    if (k == 0) {
+      context.proof_options = parsed->options;
+    } else if (!(parsed->options == context.proof_options)) {
+      return fail("PROVER_FAILED: segments " + std::to_string(k) + " and 0 were proven with different proof options", true);
+    }
+  }
   context.config = *config;
   std::copy(log_key_->public_key().begin(), log_key_->public_key().end(), context.log_public_key.begin());
   context.close = *close;

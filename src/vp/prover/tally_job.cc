@@ -20,7 +20,7 @@ StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, co
   Bytes proof;
   if (image.binary_path.empty()) {
     stark::SystemRandom masks;
-    ASSIGN_OR_RETURN(proof, ballot::ProveSegment(context, segment, input.leaves, stark::ProofOptions{}, masks));
+    ASSIGN_OR_RETURN(proof, ballot::ProveSegment(context, segment, input.leaves, ballot::TallyProofOptions(), masks));
   } else {
     StatusOr<ProverRun> run = run_options.sessions != nullptr
                                   ? run_options.sessions->Run(encoded, run_options.threads, run_options)

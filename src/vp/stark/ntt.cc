@@ -234,10 +234,11 @@ void Interpolate(std::span<Fp> values, Fp shift) {
 namespace {
 
 // Writes the evaluations of coeffs (size <= m) on the N/m cosets shift * w_N^t * <w_m> into
-// out[t * m .. (t + 1) * m), t < N/m, each coset in natural order. Point t + (N/m) j of the
+// out[t * m .. (t + 1) * m), t < N/m (and t < num_cosets), each coset in natural order. Point t + (N/m) j of the
 // domain shift * <w_N> is point j of coset t.
-void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, Fp shift, Fp* out) {
-  const size_t cosets = domain_size / m;
+void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, Fp shift, Fp* out,
+                      size_t num_cosets = SIZE_MAX) {
+  const size_t cosets = std::min(domain_size / m, num_cosets);
   const unsigned log_m = Log2(m);
   const Fp w = Fp::RootOfUnity(Log2(domain_size));
   // coeffs[i] * (shift w^t)^i = (coeffs[i] * shift^i) * (w^i)^t: scale once by shift^i, then
@@ -293,13 +294,16 @@ std::vector<Fp> LowDegreeExtendCosets(std::span<const Fp> coeffs, size_t coset_s
 }
 
 std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std::vector<Fp>>& coeffs,
-                                                          size_t coset_size, size_t domain_size, Fp shift) {
+                                                          size_t coset_size, size_t domain_size, Fp shift,
+                                                          size_t num_cosets) {
   std::vector<std::vector<Fp>> out(coeffs.size());
+  const size_t kept = std::min(domain_size / coset_size, num_cosets);
   const long long m = static_cast<long long>(coeffs.size());
 #pragma omp parallel for schedule(dynamic, 1) if (m > 1 && domain_size >= 1024)
   for (long long c = 0; c < m; ++c) {
     const auto i = static_cast<size_t>(c);
-    out[i] = LowDegreeExtendCosets(coeffs[i], coset_size, domain_size, shift);
+    out[i].resize(kept * coset_size);
+    ExtendIntoCosets(coeffs[i], coset_size, domain_size, shift, out[i].data(), num_cosets);
   }
   return out;
 }

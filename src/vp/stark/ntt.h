@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -41,8 +42,10 @@ void InterpolateColumns(std::vector<std::vector<Fp>>& columns, Fp shift = Fp::On
 std::vector<std::vector<Fp>> LowDegreeExtendColumns(const std::vector<std::vector<Fp>>& coeffs,
                                                     size_t domain_size, Fp shift);
 
+// num_cosets (optional) keeps only the first num_cosets cosets of each column.
 std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std::vector<Fp>>& coeffs,
-                                                          size_t coset_size, size_t domain_size, Fp shift);
+                                                          size_t coset_size, size_t domain_size, Fp shift,
+                                                          size_t num_cosets = SIZE_MAX);
 
 // Tests only: true routes every transform through the portable scalar loops, false through
 // the 8-lane kernels (packed.h; the default where they are compiled for the CPU). Returns the

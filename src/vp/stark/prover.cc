@@ -142,13 +142,51 @@ std::vector<size_t> SortedUnique(std::vector<size_t> v) {
   return v;
 }
 
+// At most E / n = 16 evaluation cosets (constraint degrees are at most 16).
+constexpr size_t kMaxCompositionCosets = 16;
+
+// The inverse of the Vandermonde matrix V[i][k] = nodes[i]^k (nodes distinct), row-major
+// (element k * K + i), by Gauss-Jordan elimination; K is at most kMaxCompositionCosets.
+std::vector<Fp> InverseVandermonde(std::span<const Fp> nodes) {
+  const size_t K = nodes.size();
+  std::vector<Fp> a(K * K), inv(K * K, Fp::Zero());
+  for (size_t i = 0; i < K; ++i) {
+    Fp x = Fp::One();
+    for (size_t k = 0; k < K; ++k, x *= nodes[i]) a[i * K + k] = x;
+    inv[i * K + i] = Fp::One();
+  }
+  for (size_t col = 0; col < K; ++col) {
+    size_t pivot = col;
+    while (a[pivot * K + col].IsZero()) ++pivot;  // exists: V is invertible
+    for (size_t k = 0; k < K; ++k) {
+      std::swap(a[col * K + k], a[pivot * K + k]);
+      std::swap(inv[col * K + k], inv[pivot * K + k]);
+    }
+    const Fp scale = a[col * K + col].Inverse();
+    for (size_t k = 0; k < K; ++k) {
+      a[col * K + k] *= scale;
+      inv[col * K + k] *= scale;
+    }
+    for (size_t row = 0; row < K; ++row) {
+      if (row == col || a[row * K + col].IsZero()) continue;
+      const Fp f = a[row * K + col];
+      for (size_t k = 0; k < K; ++k) {
+        a[row * K + k] -= f * a[col * K + k];
+        inv[row * K + k] -= f * inv[col * K + k];
+      }
+    }
+  }
+  return inv;
+}
+
 // Inputs of the composition loop (step 3 of Prove), shared by all threads.
 struct ComposeContext {
   const Air* air = nullptr;
   const StarkLayout* l = nullptr;
-  const std::vector<std::vector<Fp>>* main_e = nullptr;  // coset-major trace views
-  const std::vector<std::vector<Fp>>* aux_e = nullptr;
-  size_t coset_step = 1;  // evaluation coset te is stored coset te * coset_step
+  // Evaluation coset te of the trace (and aux) columns is coset coset_of[te] of the
+  // coset-major columns *main_of[te] (*aux_of[te]): the committed LDE or an extension.
+  std::vector<const std::vector<std::vector<Fp>>*> main_of, aux_of;
+  std::vector<size_t> coset_of;
   size_t e_cosets = 1;    // evaluation point i = te + e_cosets * p
   const std::vector<std::vector<Fp>>* periodic_tables = nullptr;
   const std::vector<std::vector<Fp>>* zinv = nullptr;  // coset-major
@@ -158,7 +196,7 @@ struct ComposeContext {
   const std::vector<Fp2>* alpha_pows = nullptr;
   std::span<const Fp2> aux_rand;
   bool packed_aux = false;  // aux constraints through Air::EvaluateAuxPacked
-  Fp* h_re = nullptr;  // natural order
+  Fp* h_re = nullptr;  // coset-major, like zinv
   Fp* h_im = nullptr;
 };
 
@@ -204,9 +242,9 @@ struct ComposeScratch {
 void AddAux(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
   const StarkLayout& l = *cx.l;
   const size_t te = k / l.n, p = k % l.n;
-  const size_t base = te * cx.coset_step * l.n;
+  const size_t base = cx.coset_of[te] * l.n;
   const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
-  const auto& aux_e = *cx.aux_e;
+  const auto& aux_e = *cx.aux_of[te];
   for (size_t c = 0; c < l.main_width; ++c) {
     sc.cur2[c] = sc.cur[c];
     sc.nxt2[c] = sc.nxt[c];
@@ -224,14 +262,12 @@ void AddAux(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
   }
 }
 
-// Writes H at the point from the per-domain sums acc (main and aux constraints).
+// Writes H at point k (coset-major) from the per-domain sums acc (main and aux constraints).
 void WriteH(const ComposeContext& cx, size_t k, const Fp2* acc) {
-  const StarkLayout& l = *cx.l;
-  const size_t i = k / l.n + cx.e_cosets * (k % l.n);
   Fp2 h = Fp2::Zero();
   for (size_t d = 0; d < kNumConstraintDomains; ++d) h += acc[d] * (*cx.zinv)[d][k];
-  cx.h_re[i] = h.c0();
-  cx.h_im[i] = h.c1();
+  cx.h_re[k] = h.c0();
+  cx.h_im[k] = h.c1();
 }
 
 void FinishPoint(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
@@ -245,9 +281,9 @@ void LoadRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
   const size_t te = k / l.n, p = k % l.n;
   const size_t i = te + cx.e_cosets * p;
   // The current and next rows are adjacent within one coset.
-  const size_t base = te * cx.coset_step * l.n;
+  const size_t base = cx.coset_of[te] * l.n;
   const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
-  const auto& main_e = *cx.main_e;
+  const auto& main_e = *cx.main_of[te];
   for (size_t c = 0; c < l.main_width; ++c) {
     sc.cur[c] = main_e[c][at];
     sc.nxt[c] = main_e[c][at_next];
@@ -319,8 +355,8 @@ constexpr size_t kComposePrefetch = 32;
 VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
   const StarkLayout& l = *cx.l;
   const size_t te = k / l.n, p = k % l.n;
-  const size_t base = te * cx.coset_step * l.n;
-  const auto& main_e = *cx.main_e;
+  const size_t base = cx.coset_of[te] * l.n;
+  const auto& main_e = *cx.main_of[te];
   for (size_t c = 0; c < l.main_width; ++c) {
     const Fp* col = main_e[c].data() + base;
     // One stream per column, too many for the hardware prefetchers (as in HashRows).
@@ -343,7 +379,7 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
     aim[d] += sc.pout[q] * Fp((*cx.alpha_im)[q]);
   }
   if (cx.packed_aux) {
-    const auto& aux_e = *cx.aux_e;
+    const auto& aux_e = *cx.aux_of[te];
     for (size_t c = 0; c < l.aux_width; ++c) {
       const Fp* re = aux_e[2 * c].data() + base;
       const Fp* im = aux_e[2 * c + 1].data() + base;
@@ -450,30 +486,44 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   }
   const size_t E = l.eval;
   const Fp offset = DomainOffset();
-  // Trace values on the evaluation coset, grouped by coset of the trace domain: coset te of
-  // the evaluation domain (E / n cosets) is coset te * coset_step of the stored LDE when
-  // E <= N, or of a separate extension to E points otherwise.
-  std::vector<std::vector<Fp>> main_e_owned, aux_e_owned;
-  const std::vector<std::vector<Fp>>* main_e = &main.lde;
-  const std::vector<std::vector<Fp>>* aux_e = &aux.lde;
-  size_t coset_step = 1;
+  const Fp we = Fp::RootOfUnity(Log2(E));
+  // H is evaluated on the first K = ceil(D_H / n) cosets of the evaluation domain only (7 of
+  // 8 for degree-7 constraints with zk padding): see the interpolation below.
+  const size_t K = (l.composition_degree_bound + l.n - 1) / l.n;
+  const size_t points = K * l.n;
+  // Trace values on the evaluation coset, grouped by coset of the trace domain. With r =
+  // E / N > 1, coset te = rho + r t of the evaluation domain (offset w_E^te <w_n>) is coset t
+  // of offset w_E^rho <w_N>: rho = 0 is the committed LDE, and each other rho one extension
+  // of N points, so the committed cosets are not transformed again. With E <= N, coset te
+  // is stored coset te * N / E.
+  const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
+  std::vector<std::vector<std::vector<Fp>>> main_ext, aux_ext;  // rho = 1 .. r - 1
+  std::vector<const std::vector<std::vector<Fp>>*> main_of(e_cosets, &main.lde), aux_of(e_cosets, &aux.lde);
+  std::vector<size_t> coset_of(e_cosets);
   if (E <= l.lde) {
-    coset_step = l.lde / E;
+    for (size_t te = 0; te < e_cosets; ++te) coset_of[te] = te * (l.lde / E);
   } else {
-    main_e_owned = LowDegreeExtendColumnsCosets(main.coeffs, l.n, E, offset);
-    main_e = &main_e_owned;
-    if (has_aux) {
-      aux_e_owned = LowDegreeExtendColumnsCosets(aux.coeffs, l.n, E, offset);
-      aux_e = &aux_e_owned;
+    const size_t r = E / l.lde;
+    for (size_t rho = 1; rho < r; ++rho) {
+      const Fp shift = offset * we.Pow(rho);
+      const size_t count = rho < K ? (K - rho + r - 1) / r : 0;  // cosets rho + r t < K
+      main_ext.push_back(LowDegreeExtendColumnsCosets(main.coeffs, l.n, l.lde, shift, count));
+      if (has_aux) aux_ext.push_back(LowDegreeExtendColumnsCosets(aux.coeffs, l.n, l.lde, shift, count));
+    }
+    for (size_t te = 0; te < K; ++te) {
+      const size_t rho = te % r;
+      coset_of[te] = te / r;
+      if (rho != 0) {
+        main_of[te] = &main_ext[rho - 1];
+        if (has_aux) aux_of[te] = &aux_ext[rho - 1];
+      }
     }
   }
-  const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
   // Divisor inverses per constraint domain, in coset-major order like the trace views:
   // element te * n + p belongs to evaluation point te + e_cosets * p.
-  std::vector<std::vector<Fp>> zinv = ZeroColumns(kNumConstraintDomains, E);
+  std::vector<std::vector<Fp>> zinv = ZeroColumns(kNumConstraintDomains, points);
   {
     const Fp g = Fp::RootOfUnity(l.log_n);
-    const Fp we = Fp::RootOfUnity(Log2(E));
     // x^n - 1 depends only on the coset: x^n = (offset we^te)^n since (g^p)^n = 1.
     std::vector<Fp> vanish_inv(e_cosets);
     {
@@ -497,12 +547,12 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const std::vector<Fp> prod_every = LowDegreeExtendCosets(PolyFromRoots(excluded_roots), l.n, E, offset);
     const Fp g_last = g.Pow(l.u - 1);
     const long long chunk = static_cast<long long>(std::min<size_t>(size_t{1} << 12, l.n));
-    const long long num_chunks = (static_cast<long long>(E) + chunk - 1) / chunk;
+    const long long num_chunks = (static_cast<long long>(points) + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (num_chunks > 1)
     for (long long cidx = 0; cidx < num_chunks; ++cidx) {
       // A chunk lies inside one coset (chunk divides n).
       const auto begin = static_cast<size_t>(cidx * chunk);
-      const size_t end = std::min(begin + static_cast<size_t>(chunk), E);
+      const size_t end = std::min(begin + static_cast<size_t>(chunk), points);
       const size_t te = begin / l.n;
       Fp x = offset * we.Pow(te) * g.Pow(begin % l.n);
       const Fp vinv = vanish_inv[te];
@@ -512,7 +562,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
         zinv[2][k] = x - Fp::One();
         zinv[3][k] = x - g_last;
       }
-      // One inversion per chunk (and per thread), rather than one serial pass over E.
+      // One inversion per chunk (and per thread), rather than one serial pass.
       BatchInverse(std::span<Fp>(zinv[2].data() + begin, end - begin));
       BatchInverse(std::span<Fp>(zinv[3].data() + begin, end - begin));
     }
@@ -525,7 +575,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const size_t len = cycle.size();
     periodic_tables.push_back(LowDegreeExtend(coeffs, E * len / l.n, offset.Pow(l.n / len)));
   }
-  std::vector<std::vector<Fp>> h_parts = ZeroColumns(2, E);  // H's real and u parts
+  std::vector<std::vector<Fp>> h_parts = ZeroColumns(2, points);  // H's real and u parts, coset-major
   std::vector<uint64_t> alpha_re(num_main_c), alpha_im(num_main_c);
   std::vector<size_t> main_domain(num_main_c);
   for (size_t k = 0; k < num_main_c; ++k) {
@@ -537,9 +587,9 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     ComposeContext cx;
     cx.air = &air;
     cx.l = &l;
-    cx.main_e = main_e;
-    cx.aux_e = aux_e;
-    cx.coset_step = coset_step;
+    cx.main_of = main_of;
+    cx.aux_of = aux_of;
+    cx.coset_of = coset_of;
     cx.e_cosets = e_cosets;
     cx.periodic_tables = &periodic_tables;
     cx.zinv = &zinv;
@@ -556,7 +606,7 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const bool by8 = l.n % 8 == 0;
     const bool packed = by8 && air.HasPackedMain();
     const size_t group = by8 ? 8 : 1;
-    const long long num_groups = static_cast<long long>(E / group);
+    const long long num_groups = static_cast<long long>(points / group);
 #pragma omp parallel if (E >= 4096)
     {
       ComposeScratch sc(cx, packed);
@@ -574,11 +624,49 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     }
   }
   zinv.clear();
-  main_e_owned.clear();
-  aux_e_owned.clear();
-  InterpolateColumns(h_parts, offset);
+  main_ext.clear();
+  aux_ext.clear();
+  // On coset te (offset w_E^te <w_n>) x^n is the constant c_te = (offset w_E^te)^n, so there
+  // H = sum_k x^{kn} H_k (H_k: coefficients kn .. kn + n - 1) agrees with G_te = sum_k c_te^k
+  // H_k, of degree < n: interpolating each coset gives G_te, and the inverse of the K x K
+  // Vandermonde matrix V[te][k] = c_te^k gives back the H_k, coefficient by coefficient, in
+  // place (H in natural coefficient order). The c_te are distinct as K <= E / n.
+  {
+    std::vector<std::span<Fp>> cosets;
+    std::vector<Fp> shifts;
+    for (auto& part : h_parts) {
+      for (size_t te = 0; te < K; ++te) {
+        cosets.push_back(std::span<Fp>(part.data() + te * l.n, l.n));
+        shifts.push_back(offset * we.Pow(te));
+      }
+    }
+    const long long count = static_cast<long long>(cosets.size());
+#pragma omp parallel for schedule(dynamic, 1) if (l.n >= 1024)
+    for (long long i = 0; i < count; ++i) {
+      Interpolate(cosets[static_cast<size_t>(i)], shifts[static_cast<size_t>(i)]);
+    }
+    std::vector<Fp> nodes(K);
+    for (size_t te = 0; te < K; ++te) nodes[te] = shifts[te].Pow(l.n);
+    const std::vector<Fp> vinv = InverseVandermonde(nodes);  // vinv[k * K + te]
+    const long long n_ll = static_cast<long long>(l.n);
+#pragma omp parallel for schedule(static) if (K > 1 && l.n >= 1024)
+    for (long long jj = 0; jj < n_ll; ++jj) {
+      const auto j = static_cast<size_t>(jj);
+      Fp g[2 * kMaxCompositionCosets];
+      for (size_t part = 0; part < 2; ++part) {
+        for (size_t te = 0; te < K; ++te) g[part * K + te] = h_parts[part][te * l.n + j];
+      }
+      for (size_t part = 0; part < 2; ++part) {
+        for (size_t k = 0; k < K; ++k) {
+          Fp acc = Fp::Zero();
+          for (size_t te = 0; te < K; ++te) acc += vinv[k * K + te] * g[part * K + te];
+          h_parts[part][k * l.n + j] = acc;
+        }
+      }
+    }
+  }
   for (const auto& part : h_parts) {
-    for (size_t i = l.composition_degree_bound; i < E; ++i) {
+    for (size_t i = l.composition_degree_bound; i < points; ++i) {
       if (!part[i].IsZero()) {
         st.composition_degree_ok = false;
         break;

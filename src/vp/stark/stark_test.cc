@@ -104,6 +104,28 @@ TEST(StarkTest, Poseidon2ChainRoundTripAtDefaultSecurity) {
   EXPECT_TRUE(Verify(**rebuilt, p).ok());
 }
 
+// Degree-7 constraints need 7 of the evaluation domain's 8 trace-domain cosets: with blowup 2
+// and 4 most of them are extended beside the committed LDE, with blowup 8 they are read from
+// it. Every way verifies, and a broken witness still shows in H's degree.
+TEST(StarkTest, Poseidon2ChainProvesAtEveryBlowup) {
+  const HashOut x = {Fp(5), Fp(6), Fp(7), Fp(8)};
+  auto air = Poseidon2ChainAir::ForInput(9, x);
+  for (uint8_t log_blowup : {uint8_t{1}, uint8_t{2}, uint8_t{3}, uint8_t{4}}) {
+    ProofOptions o = TestOptions();
+    o.log_blowup = log_blowup;
+    const Proof p = ProveOrDie(air, air.GenerateTrace(), o, Seed() + log_blowup);
+    EXPECT_TRUE(Verify(air, p, kLax).ok()) << int(log_blowup) << ": " << Why(Verify(air, p, kLax));
+    auto broken = air.GenerateTrace();
+    broken[3][4] += Fp::One();
+    SeededRandom rng(Seed());
+    ProverStats stats;
+    auto q = Prove(air, broken, o, rng, &stats);
+    ASSERT_TRUE(q.ok());
+    EXPECT_FALSE(stats.composition_degree_ok) << int(log_blowup);
+    EXPECT_FALSE(Verify(air, *q, kLax).ok()) << int(log_blowup);
+  }
+}
+
 // Forwards to another AIR but hides its packed evaluation, so the prover takes the
 // row-by-row path.
 class RowByRowAir final : public Air {

@@ -295,7 +295,7 @@ class BallotWasmTally : public ::testing::Test {
       l.commitment = ComputeCommitment(in.election_id, l.choice, l.random);
       in.leaves.push_back(l);
     }
-    auto proof = ProveTally(in, stark::ProofOptions{}, rng);
+    auto proof = ProveTally(in, TallyProofOptions(), rng);
     ASSERT_TRUE(proof.ok()) << proof.status().message();
     statement_ = new TallyStatement(proof->statement);
     public_input_ = new std::string(CanonicalJson(StatementToJson(proof->statement)));
