@@ -763,46 +763,99 @@ Status ElectionService::ScheduleSweep(int64_t now_ms) {
   return jobs.Enqueue(kSessionSweepQueue, "{}", o, now_ms).status();
 }
 
+namespace {
+
+constexpr std::string_view kLeafColumns = "SELECT idx, commitment, vote_id, is_bot, witness, created_at FROM ballot_leaves";
+
+// Row i of a kLeafColumns query, its witness opened. Empty when it is sound, else why not.
+std::string OpenLeafRow(const Rows& r, size_t i, const std::string& election_id, const Election& e,
+                        ByteSpan witness_key, LeafRecord& l) {
+  l.index = static_cast<uint64_t>(r.Int(i, 0));
+  StatusOr<ballot::HashOut> commitment = ballot::ParseHash(r.Text(i, 1));
+  if (!commitment.ok()) return "a stored commitment is corrupt";
+  l.commitment = *commitment;
+  l.vote_id = r.Text(i, 2);
+  l.is_bot = r.Int(i, 3) != 0;
+  l.created_ms = r.Int(i, 5);
+  const Bytes& sealed = r.Blob(i, 4);
+  if (sealed.size() != crypto::kAesGcmNonceSize + kWitnessPlainSize + crypto::kAesGcmTagSize) {
+    return "witness " + std::to_string(l.index) + " is malformed";
+  }
+  const ByteSpan all(sealed);
+  const std::string aad = WitnessAad(election_id, l.index, r.Text(i, 1));
+  // Opened into the stack and wiped there: a SecureBuffer per leaf would map and lock a page
+  // per leaf (a 2^20-vote tally spent most of its planning in mmap and mlock).
+  uint8_t p[kWitnessPlainSize];
+  const Status opened = crypto::Aes256GcmOpenInto(witness_key, all.first(crypto::kAesGcmNonceSize),
+                                                  AsBytes(aad), all.subspan(crypto::kAesGcmNonceSize), p);
+  if (!opened.ok()) return "witness " + std::to_string(l.index) + " does not open (another pepper, or a tampered row)";
+  l.choice = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  std::copy(p + 4, p + kWitnessPlainSize, l.random.begin());
+  SecureWipe(p, sizeof(p));
+  if (l.choice >= e.choices.size()) return "a witness has a bad choice";
+  return "";
+}
+
+}  // namespace
+
 StatusOr<std::vector<LeafRecord>> ElectionService::Leaves(const std::string& election_id) {
-  std::vector<LeafRecord> out;
+  Election e;
+  Rows r;
+  RETURN_IF_ERROR(db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(e, LoadElection(c, election_id, false));
+    ASSIGN_OR_RETURN(r, c.Query(std::string(kLeafColumns) + " WHERE election_id = $1 AND idx < $2 ORDER BY idx",
+                                {Value(election_id), Value(e.tree_size)}));
+    return OkStatus();
+  }));
+  if (r.size() != static_cast<size_t>(e.tree_size)) return InternalError("election " + election_id + ": leaves missing");
+  // Opening 2^20 witnesses is most of a large tally's planning: on every core, and the first
+  // problem in bulletin order is the one reported.
+  std::vector<LeafRecord> out(r.size());
+  std::vector<std::string> problems(r.size());
+  const ByteSpan key = keys_.witness_key.view();
+  const auto count = static_cast<long long>(r.size());
+#pragma omp parallel for schedule(static) if (count >= 4096)
+  for (long long ii = 0; ii < count; ++ii) {
+    const auto i = static_cast<size_t>(ii);
+    problems[i] = OpenLeafRow(r, i, election_id, e, key, out[i]);
+    if (problems[i].empty() && out[i].index != i) problems[i] = "the bulletin has a gap";
+  }
+  for (const std::string& why : problems) {
+    if (!why.empty()) {
+      for (LeafRecord& l : out) SecureWipe(l.random.data(), l.random.size());
+      return InternalError("election " + election_id + ": " + why);
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<ballot::HashOut>> ElectionService::Commitments(const std::string& election_id) {
+  std::vector<ballot::HashOut> out;
   RETURN_IF_ERROR(db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
     ASSIGN_OR_RETURN(Election e, LoadElection(c, election_id, false));
-    ASSIGN_OR_RETURN(Rows r, c.Query("SELECT idx, commitment, vote_id, is_bot, witness, created_at FROM ballot_leaves"
-                                     " WHERE election_id = $1 AND idx < $2 ORDER BY idx",
+    ASSIGN_OR_RETURN(Rows r, c.Query("SELECT commitment FROM ballot_leaves WHERE election_id = $1 AND idx < $2 ORDER BY idx",
                                      {Value(election_id), Value(e.tree_size)}));
-    out.reserve(r.size());
+    if (r.size() != static_cast<size_t>(e.tree_size)) return InternalError("election " + election_id + ": leaves missing");
+    out.resize(r.size());
     for (size_t i = 0; i < r.size(); ++i) {
-      LeafRecord l;
-      l.index = static_cast<uint64_t>(r.Int(i, 0));
-      if (l.index != out.size()) return InternalError("election " + election_id + ": the bulletin has a gap");
-      StatusOr<ballot::HashOut> commitment = ballot::ParseHash(r.Text(i, 1));
+      StatusOr<ballot::HashOut> commitment = ballot::ParseHash(r.Text(i, 0));
       if (!commitment.ok()) return InternalError("election " + election_id + ": a stored commitment is corrupt");
-      l.commitment = *commitment;
-      l.vote_id = r.Text(i, 2);
-      l.is_bot = r.Int(i, 3) != 0;
-      l.created_ms = r.Int(i, 5);
-      const Bytes& sealed = r.Blob(i, 4);
-      if (sealed.size() != crypto::kAesGcmNonceSize + kWitnessPlainSize + crypto::kAesGcmTagSize) {
-        return InternalError("election " + election_id + ": witness " + std::to_string(l.index) + " is malformed");
-      }
-      const ByteSpan all(sealed);
-      const std::string aad = WitnessAad(election_id, l.index, r.Text(i, 1));
-      // Opened into the stack and wiped there: a SecureBuffer per leaf would map and lock a
-      // page per leaf (a 2^20-vote tally spent most of its planning in mmap and mlock).
-      uint8_t p[kWitnessPlainSize];
-      const Status opened = crypto::Aes256GcmOpenInto(keys_.witness_key.view(), all.first(crypto::kAesGcmNonceSize),
-                                                      AsBytes(aad), all.subspan(crypto::kAesGcmNonceSize), p);
-      if (!opened.ok()) {
-        return InternalError("election " + election_id + ": witness " + std::to_string(l.index) +
-                             " does not open (another pepper, or a tampered row)");
-      }
-      l.choice = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-      std::copy(p + 4, p + kWitnessPlainSize, l.random.begin());
-      SecureWipe(p, sizeof(p));
-      if (l.choice >= e.choices.size()) return InternalError("election " + election_id + ": a witness has a bad choice");
-      out.push_back(std::move(l));
+      out[i] = *commitment;
     }
-    if (out.size() != static_cast<size_t>(e.tree_size)) return InternalError("election " + election_id + ": leaves missing");
+    return OkStatus();
+  }));
+  return out;
+}
+
+StatusOr<LeafRecord> ElectionService::LeafOfVote(const std::string& election_id, const std::string& vote_id) {
+  LeafRecord out;
+  RETURN_IF_ERROR(db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Election e, LoadElection(c, election_id, false));
+    ASSIGN_OR_RETURN(Rows r, c.Query(std::string(kLeafColumns) + " WHERE election_id = $1 AND vote_id = $2",
+                                     {Value(election_id), Value(vote_id)}));
+    if (r.empty()) return NotFoundError("the vote is not on the board");
+    const std::string why = OpenLeafRow(r, 0, election_id, e, keys_.witness_key.view(), out);
+    if (!why.empty()) return InternalError("election " + election_id + ": " + why);
     return OkStatus();
   }));
   return out;

@@ -213,6 +213,11 @@ class ElectionService {
   // Every leaf of the election in bulletin order with its opened witness. kInternal if a
   // sealed witness does not open (another pepper, a tampered row).
   StatusOr<std::vector<LeafRecord>> Leaves(const std::string& election_id);
+  // Every leaf's commitment in bulletin order (no witness opened).
+  StatusOr<std::vector<ballot::HashOut>> Commitments(const std::string& election_id);
+  // The leaf of one vote, its witness opened: kNotFound when the vote is not on the board
+  // (of this election), kInternal as Leaves().
+  StatusOr<LeafRecord> LeafOfVote(const std::string& election_id, const std::string& vote_id);
   // The tally proof's input: the election's id, config hash and choices, and every leaf
   // opened (none excluded), in bulletin order. Errors as Leaves().
   StatusOr<ballot::TallyInput> TallyInputOf(const std::string& election_id);

@@ -440,6 +440,21 @@ TEST_P(ElectionServiceTest, ManyBotsAreMadeInChunksAndEachOpens) {
   ballot::BulletinTree tree;
   for (const auto& c : commitments) tree.Append(c);
   EXPECT_EQ(tree.Root(), r->sth.sth.root);
+  EXPECT_EQ(*svc->Commitments(s->election.id), commitments);
+
+  // The witnesses open on all threads; with two bad ones, the first in bulletin order is named.
+  ASSERT_TRUE(db_->WithConn([&](store::Conn& c) -> Status {
+    for (const int64_t idx : {int64_t{8000}, int64_t{4100}}) {
+      RETURN_IF_ERROR(c.Exec("UPDATE ballot_leaves SET witness = (SELECT witness FROM ballot_leaves WHERE election_id = $1"
+                             " AND idx = 5) WHERE election_id = $1 AND idx = $2",
+                             {s->election.id, idx}));
+    }
+    return OkStatus();
+  }).ok());
+  const auto broken = svc->Leaves(s->election.id);
+  EXPECT_EQ(broken.status().code(), StatusCode::kInternal);
+  EXPECT_NE(broken.status().message().find("witness 4100 does not open"), std::string::npos)
+      << broken.status().message();
 }
 
 TEST_P(ElectionServiceTest, WitnessesAreSealedAndOpenForTheTally) {
@@ -503,6 +518,22 @@ TEST_P(ElectionServiceTest, WitnessesAreSealedAndOpenForTheTally) {
                   {s->election.id});
   }).ok());
   EXPECT_EQ(svc->Leaves(s->election.id).status().code(), StatusCode::kInternal);
+
+  // One vote's leaf by its id: the voter's opens; a moved witness does not; another
+  // election's vote or an unknown id is not on this board.
+  auto mine = svc->LeafOfVote(s->election.id, r->vote_id);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(mine->index, 0u);
+  EXPECT_EQ(mine->choice, 1u);
+  EXPECT_EQ(mine->random, b.random);
+  EXPECT_EQ(svc->LeafOfVote(s->election.id, (*leaves)[1].vote_id).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(svc->LeafOfVote(s->election.id, (*leaves)[2].vote_id).status().code(), StatusCode::kOk);
+  EXPECT_EQ(svc->LeafOfVote(s->election.id, "00000000-0000-4000-8000-000000000000").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(stranger.LeafOfVote(s->election.id, r->vote_id).status().code(), StatusCode::kInternal);
+  auto other = svc->CreateSession(kT0);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(svc->LeafOfVote(other->election.id, r->vote_id).status().code(), StatusCode::kNotFound);
 }
 
 TEST_P(ElectionServiceTest, BulletinPagesAndProofArguments) {
