@@ -211,8 +211,9 @@ class ElectionService {
   // ---- hooks for finalization (the tally proof and bundles) ----
   StatusOr<Election> GetElection(const std::string& election_id);
   // Every leaf of the election in bulletin order with its opened witness. kInternal if a
-  // sealed witness does not open (another pepper, a tampered row).
-  StatusOr<std::vector<LeafRecord>> Leaves(const std::string& election_id);
+  // sealed witness does not open (another pepper, a tampered row). Without details, the
+  // records' vote_id, is_bot and created_ms are left empty.
+  StatusOr<std::vector<LeafRecord>> Leaves(const std::string& election_id, bool details = true);
   // Every leaf's commitment in bulletin order (no witness opened).
   StatusOr<std::vector<ballot::HashOut>> Commitments(const std::string& election_id);
   // The leaf of one vote, its witness opened: kNotFound when the vote is not on the board
