@@ -81,16 +81,17 @@ template <bool kSimd>
   }
 }
 
-// Every stage whose butterflies stay inside [d, d + block) (block a power of two >= 2).
+// Every stage whose butterflies stay inside [d, d + block) (block a power of two >= 2), the
+// input read from src (which may be d).
 template <bool kSimd>
-[[gnu::always_inline]] inline void BlockStages(Fp* d, const Fp* tw, size_t block) {
+[[gnu::always_inline]] inline void BlockStages(Fp* d, const Fp* src, const Fp* tw, size_t block) {
   if constexpr (kSimd) {
     if (block >= 16) {
       // Half-sizes 1, 2, 4 inside each group of eight, in registers.
       const Fp t2[8] = {tw[2], tw[3], tw[2], tw[3], tw[2], tw[3], tw[2], tw[3]};
       const Fp t4[8] = {tw[4], tw[5], tw[6], tw[7], tw[4], tw[5], tw[6], tw[7]};
       const Fp8 t2v = Fp8Load(t2), t4v = Fp8Load(t4);
-      for (size_t i = 0; i < block; i += 8) Fp8Store(d + i, Fp8FirstStages(Fp8Load(d + i), t2v, t4v));
+      for (size_t i = 0; i < block; i += 8) Fp8Store(d + i, Fp8FirstStages(Fp8Load(src + i), t2v, t4v));
       for (size_t h = 8; h < block; h *= 2) {
         for (size_t b = 0; b < block; b += 2 * h) Run<true>(d + b, d + b + h, tw + h, h);
       }
@@ -98,7 +99,7 @@ template <bool kSimd>
     }
   }
   for (size_t i = 0; i < block; i += 2) {  // stage 0: twiddle 1
-    const Fp x = d[i], y = d[i + 1];
+    const Fp x = src[i], y = src[i + 1];
     d[i] = x + y;
     d[i + 1] = x - y;
   }
@@ -113,8 +114,8 @@ template <bool kSimd>
   for (size_t b = begin; b < end; b += 2 * h) Run<kSimd>(d + b, d + b + h, t, h);
 }
 
-VP_STARK_SIMD_CLONES void BlockStagesSimd(Fp* d, const Fp* tw, size_t block) {
-  BlockStages<true>(d, tw, block);
+VP_STARK_SIMD_CLONES void BlockStagesSimd(Fp* d, const Fp* src, const Fp* tw, size_t block) {
+  BlockStages<true>(d, src, tw, block);
 }
 VP_STARK_SIMD_CLONES void StageSimd(Fp* d, const Fp* t, size_t h, size_t begin, size_t end) {
   Stage<true>(d, t, h, begin, end);
@@ -133,9 +134,14 @@ void MulInPlace(Fp* a, const Fp* b, size_t count) {
   for (size_t i = vec; i < count; ++i) a[i] *= b[i];
 }
 
-// Butterflies of a transform whose input is already in bit-reversed order.
-void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw) {
-  if (n <= 1) return;
+// Butterflies of a transform whose input is already in bit-reversed order: in place, or from
+// src into d (the first pass reads src, so no separate copy pass).
+void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw, const Fp* src = nullptr) {
+  if (src == nullptr) src = d;
+  if (n <= 1) {
+    if (n == 1) d[0] = src[0];
+    return;
+  }
   [[maybe_unused]] const bool parallel = n >= kParallelThreshold;
   const bool simd = !g_scalar && n >= 16;
   // Cache blocking: all stages whose butterflies stay inside a block of kBlock elements run
@@ -146,10 +152,11 @@ void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw) {
 #pragma omp parallel for schedule(static) if (parallel)
   for (long long bb = 0; bb < num_blocks; ++bb) {
     Fp* b = d + static_cast<size_t>(bb) * block;
+    const Fp* from = src + static_cast<size_t>(bb) * block;
     if (simd) {
-      BlockStagesSimd(b, tw.data(), block);
+      BlockStagesSimd(b, from, tw.data(), block);
     } else {
-      BlockStages<false>(b, tw.data(), block);
+      BlockStages<false>(b, from, tw.data(), block);
     }
   }
   for (size_t h = block; h < n; h *= 2) {
@@ -183,11 +190,22 @@ void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw) {
   }
 }
 
+// Forward: BitReversal's table is defined below.
+const std::vector<uint32_t>& BitReversal(unsigned log_n);
+
 void Transform(std::span<Fp> v, bool inverse) {
   const size_t n = v.size();
   if (n <= 1) return;
   const std::vector<Fp>& tw = Twiddles(Log2(n), inverse);
-  BitReverse(v);
+  if (n <= (size_t{1} << 22)) {
+    // A cached table (as for the LDE) instead of a bit-reversed counter per element.
+    const std::vector<uint32_t>& rev = BitReversal(Log2(n));
+    for (size_t i = 0; i < n; ++i) {
+      if (i < rev[i]) std::swap(v[i], v[rev[i]]);
+    }
+  } else {
+    BitReverse(v);
+  }
   TransformBitReversed(v.data(), n, tw);
 }
 
@@ -208,10 +226,31 @@ const std::vector<uint32_t>& BitReversal(unsigned log_n) {
   return *slot;
 }
 
+// v[i] *= first * base^i, eight independent lanes at a time (lane j starts at first * base^j
+// and steps by base^8) where packed.h is compiled for the CPU.
+VP_STARK_SIMD_CLONES void ScalePowersSimd(Fp* v, size_t count, const Fp* lanes, Fp base8) {
+  Fp8 x = Fp8Load(lanes);
+  const Fp8 step = Fp8Splat(base8);
+  for (size_t i = 0; i < count; i += 8) {
+    Fp8Store(v + i, Fp8Mul(Fp8Load(v + i), x));
+    x = Fp8Mul(x, step);
+  }
+}
+
 void ScaleByPowers(std::span<Fp> v, Fp base, Fp first) {
+  const size_t vec = g_scalar ? 0 : v.size() & ~size_t{7};
   Fp x = first;
-  for (auto& e : v) {
-    e *= x;
+  if (vec != 0) {
+    Fp lanes[8];
+    for (auto& lane : lanes) {
+      lane = x;
+      x *= base;
+    }
+    ScalePowersSimd(v.data(), vec, lanes, base.Pow(8));
+    x = first * base.Pow(vec);
+  }
+  for (size_t i = vec; i < v.size(); ++i) {
+    v[i] *= x;
     x *= base;
   }
 }
@@ -259,8 +298,7 @@ void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, 
   const std::vector<Fp>& tw = Twiddles(log_m, /*inverse=*/false);
   for (size_t t = 0; t < cosets; ++t) {
     Fp* dst = out + t * m;
-    std::copy(base.begin(), base.end(), dst);
-    TransformBitReversed(dst, m, tw);
+    TransformBitReversed(dst, m, tw, base.data());
     if (t + 1 < cosets) MulInPlace(base.data(), step.data(), m);
   }
 }
