@@ -44,7 +44,8 @@ inline constexpr std::string_view kConfigDomain = "vaultproof:config:v1";
 
 // The options tally segments are proven with: blowup 4, 42 queries and 16 grinding bits, 100
 // conjectured bits (docs/tally_proof.md). Against the engine's default (blowup 8, 28
-// queries): half the committed LDE, Merkle hashing and FRI for 35% more query openings.
+// queries): half the committed LDE, Merkle hashing, DEEP and FRI, for 50% more queries and a
+// 35% larger proof.
 inline stark::ProofOptions TallyProofOptions() {
   stark::ProofOptions o;
   o.log_blowup = 2;

@@ -765,10 +765,12 @@ Status ElectionService::ScheduleSweep(int64_t now_ms) {
 
 namespace {
 
-constexpr std::string_view kLeafColumns = "SELECT idx, commitment, vote_id, is_bot, witness, created_at FROM ballot_leaves";
+constexpr std::string_view kLeafColumns =
+    "SELECT idx, commitment, vote_id, is_bot, witness, created_at FROM ballot_leaves";
 // The same columns without a vote's id, bot flag and time (the tally needs none of them):
 // fewer values to materialize for 2^20 rows.
-constexpr std::string_view kLeafWitnessColumns = "SELECT idx, commitment, '', CAST(0 AS BIGINT), witness, CAST(0 AS BIGINT) FROM ballot_leaves";
+constexpr std::string_view kLeafWitnessColumns =
+    "SELECT idx, commitment, '', CAST(0 AS BIGINT), witness, CAST(0 AS BIGINT) FROM ballot_leaves";
 
 // Row i of a kLeafColumns query, its witness opened. Empty when it is sound, else why not.
 std::string OpenLeafRow(const Rows& r, size_t i, const std::string& election_id, const Election& e,
@@ -859,7 +861,10 @@ StatusOr<LeafRecord> ElectionService::LeafOfVote(const std::string& election_id,
                                      {Value(election_id), Value(vote_id)}));
     if (r.empty()) return NotFoundError("the vote is not on the board");
     const std::string why = OpenLeafRow(r, 0, election_id, e, keys_.witness_key.view(), out);
-    if (!why.empty()) return InternalError("election " + election_id + ": " + why);
+    if (!why.empty()) {
+      SecureWipe(out.random.data(), out.random.size());
+      return InternalError("election " + election_id + ": " + why);
+    }
     return OkStatus();
   }));
   return out;

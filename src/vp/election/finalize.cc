@@ -625,11 +625,13 @@ store::JobResult FinalizeService::RunAssemble(store::JobContext& job) {
   // release may have used others, and the bundle's checks want one set for all segments.
   for (size_t k = 0; k < proof.segments.size(); ++k) {
     auto parsed = stark::DeserializeProof(proof.segments[k]);
-    if (!parsed.ok()) return fail("PROVER_FAILED: segment " + std::to_string(k) + ": " + parsed.status().message(), true);
+    if (!parsed.ok()) {
+      return fail("PROVER_FAILED: segment " + std::to_string(k) + ": " + parsed.status().message(), true);
+    }
     if (k == 0) {
       context.proof_options = parsed->options;
     } else if (!(parsed->options == context.proof_options)) {
-      return fail("PROVER_FAILED: segments " + std::to_string(k) + " and 0 were proven with different proof options", true);
+      return fail("PROVER_FAILED: segments " + std::to_string(k) + " and 0 were proven with different options", true);
     }
   }
   context.config = *config;
