@@ -853,6 +853,21 @@ StatusOr<std::vector<ballot::HashOut>> ElectionService::Commitments(const std::s
   return out;
 }
 
+Status ElectionService::WithBulletinTree(const std::string& election_id,
+                                         const std::function<Status(const ballot::BulletinTree&)>& fn) {
+  std::shared_ptr<TreeEntry> entry = Tree(election_id);
+  std::lock_guard<std::mutex> lock(entry->mu);
+  const Status synced = db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {
+    ASSIGN_OR_RETURN(Election e, LoadElection(c, election_id, false));
+    return SyncTree(c, election_id, *entry, static_cast<uint64_t>(e.tree_size));
+  });
+  if (!synced.ok()) {
+    DropTree(election_id);
+    return synced;
+  }
+  return fn(entry->tree);
+}
+
 StatusOr<LeafRecord> ElectionService::LeafOfVote(const std::string& election_id, const std::string& vote_id) {
   LeafRecord out;
   RETURN_IF_ERROR(db_.Transact(TxMode::kRead, [&](Conn& c) -> Status {

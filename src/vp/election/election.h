@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -216,6 +217,10 @@ class ElectionService {
   StatusOr<std::vector<LeafRecord>> Leaves(const std::string& election_id, bool details = true);
   // Every leaf's commitment in bulletin order (no witness opened).
   StatusOr<std::vector<ballot::HashOut>> Commitments(const std::string& election_id);
+  // Runs fn on the bulletin tree of every leaf of the election: the service's cached tree
+  // (the one /api/bulletin's proofs come from), brought up to date from the store and locked
+  // while fn runs.
+  Status WithBulletinTree(const std::string& election_id, const std::function<Status(const ballot::BulletinTree&)>& fn);
   // The leaf of one vote, its witness opened: kNotFound when the vote is not on the board
   // (of this election), kInternal as Leaves().
   StatusOr<LeafRecord> LeafOfVote(const std::string& election_id, const std::string& vote_id);

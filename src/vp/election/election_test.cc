@@ -441,6 +441,15 @@ TEST_P(ElectionServiceTest, ManyBotsAreMadeInChunksAndEachOpens) {
   for (const auto& c : commitments) tree.Append(c);
   EXPECT_EQ(tree.Root(), r->sth.sth.root);
   EXPECT_EQ(*svc->Commitments(s->election.id), commitments);
+  // The cached tree the receipts' evidence comes from is the same tree; fn's status is the answer.
+  ASSERT_TRUE(svc->WithBulletinTree(s->election.id, [&](const ballot::BulletinTree& t) -> Status {
+    EXPECT_EQ(t.size(), 9001u);
+    EXPECT_EQ(t.Root(), r->sth.sth.root);
+    return OkStatus();
+  }).ok());
+  EXPECT_EQ(svc->WithBulletinTree(s->election.id, [](const ballot::BulletinTree&) { return InternalError("fn"); })
+                .code(),
+            StatusCode::kInternal);
 
   // The witnesses open on all threads; with two bad ones, the first in bulletin order is named.
   ASSERT_TRUE(db_->WithConn([&](store::Conn& c) -> Status {

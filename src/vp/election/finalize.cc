@@ -724,19 +724,26 @@ StatusOr<std::string> FinalizeService::ReceiptFor(const SessionContext& ctx, con
   if (result.is_object() && result.contains("droppedIndex") && result["droppedIndex"].is_number_unsigned()) {
     dropped = result["droppedIndex"].get<uint64_t>();
   }
-  ASSIGN_OR_RETURN(std::vector<ballot::HashOut> commitments, elections_.Commitments(ctx.election.id));
-  if (dropped && *dropped < commitments.size()) {
-    commitments.erase(commitments.begin() + static_cast<std::ptrdiff_t>(*dropped));
-  }
-  ballot::BulletinTree closed;
-  closed.AppendMany(commitments);
-  if (r.bulletin_index < closed.size()) {
-    ASSIGN_OR_RETURN(auto path, closed.InclusionProof(r.bulletin_index, closed.size()));
-    r.inclusion = ballot::InclusionEvidence{r.bulletin_index, closed.size(), std::move(path)};
-    if (r.tree_size_at_cast <= closed.size()) {
-      ASSIGN_OR_RETURN(auto cons, closed.ConsistencyProof(r.tree_size_at_cast, closed.size()));
-      r.consistency = ballot::ConsistencyEvidence{r.tree_size_at_cast, closed.size(), std::move(cons)};
+  auto evidence = [&](const ballot::BulletinTree& closed) -> Status {
+    if (r.bulletin_index < closed.size()) {
+      ASSIGN_OR_RETURN(auto path, closed.InclusionProof(r.bulletin_index, closed.size()));
+      r.inclusion = ballot::InclusionEvidence{r.bulletin_index, closed.size(), std::move(path)};
+      if (r.tree_size_at_cast <= closed.size()) {
+        ASSIGN_OR_RETURN(auto cons, closed.ConsistencyProof(r.tree_size_at_cast, closed.size()));
+        r.consistency = ballot::ConsistencyEvidence{r.tree_size_at_cast, closed.size(), std::move(cons)};
+      }
     }
+    return OkStatus();
+  };
+  if (dropped) {
+    ASSIGN_OR_RETURN(std::vector<ballot::HashOut> commitments, elections_.Commitments(ctx.election.id));
+    if (*dropped < commitments.size()) commitments.erase(commitments.begin() + static_cast<std::ptrdiff_t>(*dropped));
+    ballot::BulletinTree closed;
+    closed.AppendMany(commitments);
+    RETURN_IF_ERROR(evidence(closed));
+  } else {
+    // The closed tree is the bulletin: the service's cached tree, not one rebuilt per call.
+    RETURN_IF_ERROR(elections_.WithBulletinTree(ctx.election.id, evidence));
   }
   return ballot::ReceiptToJson(r).dump();
 }

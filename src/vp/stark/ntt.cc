@@ -273,8 +273,8 @@ void Interpolate(std::span<Fp> values, Fp shift) {
 namespace {
 
 // Writes the evaluations of coeffs (size <= m) on the N/m cosets shift * w_N^t * <w_m> into
-// out[t * m .. (t + 1) * m), t < N/m (and t < num_cosets), each coset in natural order. Point t + (N/m) j of the
-// domain shift * <w_N> is point j of coset t.
+// out[t * m .. (t + 1) * m), t < N/m (and t < num_cosets), each coset in natural order. Point
+// t + (N/m) j of the domain shift * <w_N> is point j of coset t.
 void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, Fp shift, Fp* out,
                       size_t num_cosets = SIZE_MAX) {
   const size_t cosets = std::min(domain_size / m, num_cosets);
