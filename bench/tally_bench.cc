@@ -1,9 +1,10 @@
-// Tally proof benchmark: finalizes elections of 2^k votes (random choices, 5 choices, one
-// segment per kDefaultMaxSegmentLeaves leaves) and reports prove time, the slowest segment,
-// peak memory, proof size and verify time per segment. JSON lines on stdout
-// (bench/results/tally.json collects them).
+// Tally proof benchmark: finalizes elections of 2^k votes (random choices, 5 choices, the
+// default segment layout: blocks of kDefaultBlockLeaves, up to kDefaultMaxSegmentLeaves
+// leaves a segment) and reports prove time, the slowest segment, peak memory, proof size and
+// verify time per segment. JSON lines on stdout (bench/results/tally.json collects them).
 //
-//   tally_bench [min_log] [max_log] [--max-segment-log L]
+//   tally_bench [min_log] [max_log] [--max-segment-leaves N] [--block-leaves B] [--version V]
+// (--version 1 --max-segment-leaves 16384: the layout and AIR before 2026-11-22.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,11 +26,17 @@ using vp::bench::Threads;
 
 int main(int argc, char** argv) {
   vp::stark::KeepFreedMemoryForProving();
-  unsigned min_log = 6, max_log = 10, seg_log = 14;
+  unsigned min_log = 6, max_log = 10;
+  uint64_t max_segment = kDefaultMaxSegmentLeaves, block = kDefaultBlockLeaves;
+  uint32_t version = kTallyVersion;
   std::vector<unsigned> positional;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--max-segment-log") == 0 && i + 1 < argc) {
-      seg_log = static_cast<unsigned>(std::atoi(argv[++i]));
+    if (std::strcmp(argv[i], "--max-segment-leaves") == 0 && i + 1 < argc) {
+      max_segment = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--block-leaves") == 0 && i + 1 < argc) {
+      block = std::strtoull(argv[++i], nullptr, 10);
+    } else if (std::strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
+      version = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else {
       positional.push_back(static_cast<unsigned>(std::atoi(argv[i])));
     }
@@ -44,7 +51,9 @@ int main(int argc, char** argv) {
     in.election_id = election;
     in.config_hash = ConfigHash("{}");
     in.num_choices = 5;
-    in.max_segment_leaves = uint64_t{1} << seg_log;
+    in.max_segment_leaves = max_segment;
+    in.block_leaves = block;
+    in.version = version;
     in.leaves.resize(n);
     for (auto& l : in.leaves) {
       for (auto& b : l.random) b = static_cast<uint8_t>(rng.NextU64());

@@ -51,8 +51,10 @@ vp::StatusOr<vp::Bytes> ProveInput(std::string& text) {
     }
   } wipe{*input};
   ASSIGN_OR_RETURN(vp::ballot::SegmentStatement segment,
-                   vp::ballot::ComputeSegmentStatement(input->offset, input->leaves, input->num_choices));
+                   vp::ballot::ComputeSegmentStatement(input->offset, input->leaves, input->num_choices,
+                                                       input->blocks));
   vp::ballot::TallyStatement statement;
+  statement.version = input->version;
   statement.election_id = input->election_id;
   statement.config_hash = input->config_hash;
   statement.num_choices = input->num_choices;

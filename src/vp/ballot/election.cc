@@ -278,13 +278,23 @@ StatusOr<json> ParseCanonicalJson(std::string_view text, std::string_view contex
 json StatementToJson(const TallyStatement& s) {
   json segments = json::array();
   for (const SegmentStatement& seg : s.segments) {
-    segments.push_back(json{{"counts", UintArray(seg.counts)},
+    if (s.version == 1) {
+      segments.push_back(json{{"counts", UintArray(seg.counts)},
+                              {"excluded", UintArray(seg.excluded)},
+                              {"offset", seg.offset},
+                              {"root", FormatHash(seg.blocks.empty() ? HashOut{} : seg.blocks[0].root)},
+                              {"size", seg.size}});
+      continue;
+    }
+    json blocks = json::array();
+    for (const BlockRoot& b : seg.blocks) blocks.push_back(json{{"root", FormatHash(b.root)}, {"size", b.size}});
+    segments.push_back(json{{"blocks", std::move(blocks)},
+                            {"counts", UintArray(seg.counts)},
                             {"excluded", UintArray(seg.excluded)},
                             {"offset", seg.offset},
-                            {"root", FormatHash(seg.root)},
                             {"size", seg.size}});
   }
-  return json{{"configHash", FormatHash(s.config_hash)},
+  json out{{"configHash", FormatHash(s.config_hash)},
               {"counted", s.counted},
               {"counts", UintArray(s.counts)},
               {"electionId", FormatElectionId(s.election_id)},
@@ -294,6 +304,9 @@ json StatementToJson(const TallyStatement& s) {
               {"root", FormatHash(s.root)},
               {"segments", std::move(segments)},
               {"treeSize", s.tree_size}};
+  // Version 1 statements have no "version" key.
+  if (s.version != 1) out["version"] = s.version;
+  return out;
 }
 
 StatusOr<TallyStatement> StatementFromJson(const json& doc) {
@@ -301,8 +314,15 @@ StatusOr<TallyStatement> StatementFromJson(const json& doc) {
   RETURN_IF_ERROR(CheckKeys(doc, kWhat,
                             {"configHash", "counted", "counts", "electionId", "excluded",
                              "excludedCommitment", "numChoices", "root", "segments",
-                             "treeSize"}));
+                             "treeSize"},
+                            {"version"}));
   TallyStatement s;
+  s.version = 1;
+  if (doc.contains("version")) {
+    ASSIGN_OR_RETURN(uint64_t v, GetUint(doc, kWhat, "version"));
+    if (v != 2) return InvalidArgumentError("statement.version: " + std::to_string(v) + " is not 2 (version 1 has no version key)");
+    s.version = 2;
+  }
   ASSIGN_OR_RETURN(std::string eid, GetString(doc, kWhat, "electionId"));
   StatusOr<ElectionId> id = ParseElectionId(eid);
   if (!id.ok()) return id.status().Annotate("statement.electionId");
@@ -326,11 +346,31 @@ StatusOr<TallyStatement> StatementFromJson(const json& doc) {
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string what = "statement.segments[" + std::to_string(i) + "]";
     const json& sj = segments[i];
-    RETURN_IF_ERROR(CheckKeys(sj, what, {"counts", "excluded", "offset", "root", "size"}));
     SegmentStatement seg;
+    if (s.version == 1) {
+      RETURN_IF_ERROR(CheckKeys(sj, what, {"counts", "excluded", "offset", "root", "size"}));
+    } else {
+      RETURN_IF_ERROR(CheckKeys(sj, what, {"blocks", "counts", "excluded", "offset", "size"}));
+    }
     ASSIGN_OR_RETURN(seg.offset, GetUint(sj, what, "offset"));
     ASSIGN_OR_RETURN(seg.size, GetUint(sj, what, "size"));
-    ASSIGN_OR_RETURN(seg.root, GetHash(sj, what, "root"));
+    if (s.version == 1) {
+      ASSIGN_OR_RETURN(HashOut root, GetHash(sj, what, "root"));
+      seg.blocks.push_back({seg.size, root});
+    } else {
+      const json& blocks = sj.at("blocks");
+      if (!blocks.is_array() || blocks.empty() || blocks.size() > kMaxSegmentLeaves) {
+        return InvalidArgumentError(what + ".blocks: expected an array of 1 to 2^20 blocks");
+      }
+      for (size_t j = 0; j < blocks.size(); ++j) {
+        const std::string name = what + ".blocks[" + std::to_string(j) + "]";
+        RETURN_IF_ERROR(CheckKeys(blocks[j], name, {"root", "size"}));
+        BlockRoot b;
+        ASSIGN_OR_RETURN(b.size, GetUint(blocks[j], name, "size", kMaxSegmentLeaves));
+        ASSIGN_OR_RETURN(b.root, GetHash(blocks[j], name, "root"));
+        seg.blocks.push_back(b);
+      }
+    }
     ASSIGN_OR_RETURN(seg.counts, GetUintArray(sj, what, "counts", kMaxChoices));
     if (seg.counts.size() != k) {
       return InvalidArgumentError(what + ".counts: " + std::to_string(seg.counts.size()) +

@@ -14,6 +14,7 @@ namespace vp::ballot {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using nlohmann::json;
 
 constexpr std::string_view kEid = "0f8c5b1e-2a47-4d3b-9c61-7e5a3f2d1b09";
@@ -189,8 +190,16 @@ TallyStatement VectorStatement() {
   s.counted = 4;
   s.excluded = {1, 5};
   s.excluded_commitment = H(30);
-  s.segments = {SegmentStatement{0, 4, H(40), {1, 1, 1}, {1}},
-                SegmentStatement{4, 2, H(50), {1, 0, 0}, {5}}};
+  s.segments = {SegmentStatement{0, 4, {{2, H(40)}, {2, H(41)}}, {1, 1, 1}, {1}},
+                SegmentStatement{4, 2, {{2, H(50)}}, {1, 0, 0}, {5}}};
+  return s;
+}
+
+// The same statement as version 1 proved it: one root per segment, no "version" key.
+TallyStatement VectorStatementV1() {
+  TallyStatement s = VectorStatement();
+  s.version = 1;
+  s.segments[0].blocks = {{4, H(40)}};
   return s;
 }
 
@@ -204,6 +213,18 @@ TEST(StatementJsonTest, RoundTripsAndIsCanonical) {
   const StatusOr<TallyStatement> back = StatementFromJson(*doc);
   ASSERT_TRUE(back.ok()) << Message(back);
   EXPECT_EQ(*back, s);
+  EXPECT_THAT(text, HasSubstr("\"segments\":[{\"blocks\":[{\"root\":\"" + FormatHash(H(40)) +
+                              "\",\"size\":2},{\"root\":\""));
+  EXPECT_THAT(text, HasSubstr(",\"treeSize\":6,\"version\":2}"));
+
+  // Version 1 (bundles proven before 2026-11-22) keeps its shape: "root", no "version".
+  const TallyStatement v1 = VectorStatementV1();
+  const std::string text1 = CanonicalJson(StatementToJson(v1));
+  EXPECT_THAT(text1, HasSubstr("\"segments\":[{\"counts\":[1,1,1],\"excluded\":[1],\"offset\":0,\"root\":\""));
+  EXPECT_THAT(text1, Not(HasSubstr("version")));
+  const StatusOr<TallyStatement> back1 = StatementFromJson(*ParseCanonicalJson(text1, "public-input.json"));
+  ASSERT_TRUE(back1.ok()) << Message(back1);
+  EXPECT_EQ(*back1, v1);
 }
 
 TEST(StatementJsonTest, RefusesShapesItCannotHold) {
@@ -240,6 +261,40 @@ TEST(StatementJsonTest, RefusesShapesItCannotHold) {
   j = good;
   j["segments"] = json::object();
   refuse(j, "statement.segments: expected an array");
+  j = good;
+  j["version"] = 3;
+  refuse(j, "statement.version: 3 is not 2");
+  j = good;
+  j["version"] = 1;
+  refuse(j, "statement.version: 1 is not 2");
+  j = good;
+  j["segments"][0]["blocks"] = json::array();
+  refuse(j, "statement.segments[0].blocks: expected an array of 1 to 2^20 blocks");
+  j = good;
+  j["segments"][0]["blocks"] = json::object();
+  refuse(j, "statement.segments[0].blocks: expected an array");
+  j = good;
+  j["segments"][0]["blocks"][1] = 7;
+  refuse(j, "statement.segments[0].blocks[1]: expected a JSON object");
+  j = good;
+  j["segments"][0]["blocks"][1]["root"] = std::string(64, 'f');
+  refuse(j, "statement.segments[0].blocks[1].root");
+  j = good;
+  j["segments"][0]["blocks"][1]["size"] = (uint64_t{1} << 20) + 1;
+  refuse(j, "statement.segments[0].blocks[1].size");
+  j = good;
+  j["segments"][0]["blocks"][0].erase("size");
+  refuse(j, "statement.segments[0].blocks[0]: missing key \"size\"");
+  j = good;
+  j["segments"][0]["root"] = j["segments"][0]["blocks"][0]["root"];
+  refuse(j, "statement.segments[0]: unknown key \"root\"");
+  // A version 2 segment read as version 1, and the reverse.
+  j = good;
+  j.erase("version");
+  refuse(j, "statement.segments[0]: unknown key \"blocks\"");
+  j = StatementToJson(VectorStatementV1());
+  j["version"] = 2;
+  refuse(j, "statement.segments[0]: unknown key \"root\"");
 }
 
 ElectionManifest VectorManifest() {
@@ -259,7 +314,7 @@ TEST(ManifestJsonTest, RoundTripsWithThePinnedKeys) {
   EXPECT_THAT(text, HasSubstr("\"minSecurityBits\":100,\"proofOptions\":{\"grindingBits\":16,"
                               "\"logBlowup\":2,\"logFoldingFactor\":3,\"logRemainderMax\":6,"
                               "\"numQueries\":42,\"zeroKnowledge\":true},"
-                              "\"verifierVersion\":\"vaultproof-tally-v1\"}"));
+                              "\"verifierVersion\":\"vaultproof-tally-v2\"}"));
   const StatusOr<ElectionManifest> back = ManifestFromJson(*ParseCanonicalJson(text, "m"));
   ASSERT_TRUE(back.ok()) << Message(back);
   EXPECT_EQ(*back, m);

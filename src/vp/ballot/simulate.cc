@@ -208,6 +208,7 @@ StatusOr<BundleFiles> MakeBundleFiles(const BundleContext& context, TallyProof p
   manifest.config_hash = ElectionConfigHash(context.config);
   manifest.log_public_key = context.log_public_key;
   manifest.proof_options = context.proof_options;
+  manifest.verifier_version = std::string(TallyAirName(statement.version));
   manifest.min_security_bits = kMinSecurityBitsFloor;
 
   BundleFiles files;
@@ -304,6 +305,7 @@ StatusOr<Simulation> SimulateElection(const SimulateOptions& o) {
   input.num_choices = k;
   input.leaves = std::move(leaves);
   input.max_segment_leaves = o.max_segment_leaves;
+  input.block_leaves = o.block_leaves;
   stark::SystemRandom masks;
   const auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(TallyProof proof, ProveTally(input, o.proof_options, masks));

@@ -45,6 +45,7 @@ struct SimulateOptions {
   uint64_t bots_before_voter = 0;
   stark::ProofOptions proof_options = TallyProofOptions();
   uint64_t max_segment_leaves = kDefaultMaxSegmentLeaves;
+  uint64_t block_leaves = kDefaultBlockLeaves;
   // S5's draw, fixed for tests (true: recount, false: exclusion); absent: the CSPRNG draws.
   std::optional<bool> s5_recount;
 };

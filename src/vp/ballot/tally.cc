@@ -42,38 +42,60 @@ uint32_t GetU32(ByteSpan b, size_t at) {
 
 }  // namespace
 
-std::vector<std::pair<uint64_t, uint64_t>> SegmentLayout(uint64_t n, uint64_t max_segment_leaves) {
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  if (n == 0 || !IsPowerOfTwo(max_segment_leaves)) return out;
+std::vector<SegmentShape> SegmentLayout(uint64_t n, uint64_t max_segment_leaves, uint64_t block_leaves,
+                                        bool one_block_each) {
+  std::vector<SegmentShape> out;
+  if (n == 0 || max_segment_leaves == 0 || block_leaves == 0) return out;
+  const uint64_t b = std::min(LargestPowerOfTwoAtMost(block_leaves), LargestPowerOfTwoAtMost(max_segment_leaves));
+  SegmentShape cur;
+  auto add_block = [&](uint64_t offset, uint64_t size) {
+    if (!cur.blocks.empty() && (one_block_each || cur.size + size > max_segment_leaves)) {
+      out.push_back(std::move(cur));
+      cur = SegmentShape{};
+    }
+    if (cur.blocks.empty()) cur.offset = offset;
+    cur.size += size;
+    cur.blocks.push_back(size);
+  };
   uint64_t offset = 0;
   while (offset < n) {
     const uint64_t chunk = LargestPowerOfTwoAtMost(n - offset);
-    const uint64_t piece = std::min(chunk, max_segment_leaves);
-    for (uint64_t o = offset; o < offset + chunk; o += piece) out.emplace_back(o, piece);
+    const uint64_t piece = std::min(chunk, b);
+    for (uint64_t o = offset; o < offset + chunk; o += piece) add_block(o, piece);
     offset += chunk;
   }
+  out.push_back(std::move(cur));
   return out;
 }
 
 StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStatement> segments) {
   if (n == 0 || n > kMaxTreeSize) return InvalidArgumentError("tally: tree size must be 1..2^32");
   if (segments.empty()) return InvalidArgumentError("tally: no segments");
-  std::map<uint64_t, const SegmentStatement*> by_offset;
+  std::map<uint64_t, const BlockRoot*> by_offset;
   uint64_t next = 0;
   for (const SegmentStatement& s : segments) {
-    if (!IsPowerOfTwo(s.size) || s.size > kMaxSegmentLeaves) {
-      return InvalidArgumentError("tally: " + Range(s) + " size must be a power of two <= 2^20");
-    }
     if (s.offset != next) return InvalidArgumentError("tally: segments must tile the tree in order");
-    if (s.offset % s.size != 0) return InvalidArgumentError("tally: " + Range(s) + " is not aligned to its size");
+    if (s.blocks.empty() || s.size > kMaxSegmentLeaves) {
+      return InvalidArgumentError("tally: " + Range(s) + " must be 1 to 2^20 leaves in blocks");
+    }
+    uint64_t at = s.offset, sum = 0;
+    for (const BlockRoot& b : s.blocks) {
+      if (!IsPowerOfTwo(b.size) || b.size > kMaxSegmentLeaves - sum) {
+        return InvalidArgumentError("tally: " + Range(s) + " has a block that is not a power of two in size");
+      }
+      if (at % b.size != 0) return InvalidArgumentError("tally: " + Range(s) + " has a block not aligned to its size");
+      by_offset[at] = &b;
+      at += b.size;
+      sum += b.size;
+    }
+    if (sum != s.size) return InvalidArgumentError("tally: " + Range(s) + " size is not the sum of its blocks");
     if (s.size > n - s.offset) return InvalidArgumentError("tally: " + Range(s) + " extends past the tree");
-    by_offset[s.offset] = &s;
     next = s.offset + s.size;
   }
   if (next != n) return InvalidArgumentError("tally: segments do not cover the whole tree");
   size_t matched = 0;
   Status error = OkStatus();
-  // RFC 6962's MTH recursion, taking a segment's root wherever a range is exactly a segment.
+  // RFC 6962's MTH recursion, taking a block's root wherever a range is exactly a block.
   auto mth = [&](auto&& self, uint64_t begin, uint64_t end) -> HashOut {
     const auto it = by_offset.find(begin);
     if (it != by_offset.end() && it->second->size == end - begin) {
@@ -91,7 +113,7 @@ StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStateme
   };
   const HashOut root = mth(mth, 0, n);
   RETURN_IF_ERROR(error);
-  if (matched != segments.size()) return InvalidArgumentError("tally: segments do not follow the tree's shape");
+  if (matched != by_offset.size()) return InvalidArgumentError("tally: segments do not follow the tree's shape");
   return root;
 }
 
@@ -115,11 +137,20 @@ HashOut ConfigHash(std::string_view canonical_config_json) {
 
 std::vector<Fp> SegmentPublicInputs(const TallyStatement& statement,
                                     const SegmentStatement& segment) {
-  std::vector<Fp> pub = {Fp(1), Fp(statement.num_choices), Fp(segment.offset), Fp(segment.size)};
+  std::vector<Fp> pub = {Fp(statement.version), Fp(statement.num_choices), Fp(segment.offset)};
+  pub.push_back(statement.version == 1 ? Fp(segment.size) : Fp(static_cast<uint64_t>(segment.blocks.size())));
   const std::vector<Fp> e = BytesToLimbs(statement.election_id);
   pub.insert(pub.end(), e.begin(), e.end());
   pub.insert(pub.end(), statement.config_hash.begin(), statement.config_hash.end());
-  pub.insert(pub.end(), segment.root.begin(), segment.root.end());
+  if (statement.version == 1) {
+    const HashOut root = segment.blocks.empty() ? HashOut{} : segment.blocks[0].root;
+    pub.insert(pub.end(), root.begin(), root.end());
+  } else {
+    for (const BlockRoot& b : segment.blocks) {
+      pub.push_back(Fp(b.size));
+      pub.insert(pub.end(), b.root.begin(), b.root.end());
+    }
+  }
   for (const uint64_t c : segment.counts) pub.push_back(Fp(c));
   pub.push_back(Fp(static_cast<uint64_t>(segment.excluded.size())));
   for (const uint64_t x : segment.excluded) pub.push_back(Fp(x));
@@ -128,11 +159,15 @@ std::vector<Fp> SegmentPublicInputs(const TallyStatement& statement,
 
 StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
                                                    std::span<const LeafWitness> leaves,
-                                                   uint32_t num_choices) {
+                                                   uint32_t num_choices, std::span<const uint64_t> blocks) {
   if (num_choices < 2 || num_choices > kMaxChoices) return InvalidArgumentError("tally: number of choices must be 2..16");
   const uint64_t m = leaves.size();
-  if (!IsPowerOfTwo(m) || m > kMaxSegmentLeaves) return InvalidArgumentError("tally: segment size must be a power of two <= 2^20");
-  if (offset % m != 0) return InvalidArgumentError("tally: segment offset must be a multiple of its size");
+  if (m == 0 || m > kMaxSegmentLeaves) return InvalidArgumentError("tally: a segment holds 1 to 2^20 leaves");
+  const uint64_t whole[1] = {m};
+  if (blocks.empty()) {
+    if (!IsPowerOfTwo(m)) return InvalidArgumentError("tally: segment size must be a power of two <= 2^20");
+    blocks = whole;
+  }
   SegmentStatement s;
   s.offset = offset;
   s.size = m;
@@ -151,7 +186,14 @@ StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
       ++s.counts[leaf.choice];
     }
   }
-  s.root = CompleteTreeRoot(commitments);
+  uint64_t at = 0;
+  for (const uint64_t b : blocks) {
+    if (!IsPowerOfTwo(b) || b > m - at) return InvalidArgumentError("tally: the blocks must be powers of two adding up to the segment");
+    if ((offset + at) % b != 0) return InvalidArgumentError("tally: a block is not aligned to its size");
+    s.blocks.push_back({b, CompleteTreeRoot(std::span<const HashOut>(commitments).subspan(at, b))});
+    at += b;
+  }
+  if (at != m) return InvalidArgumentError("tally: the blocks must be powers of two adding up to the segment");
   return s;
 }
 
@@ -195,19 +237,27 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
 StatusOr<TallyStatement> BuildTallyStatement(const TallyInput& input) {
   const uint64_t n = input.leaves.size();
   if (n == 0 || n > kMaxTreeSize) return InvalidArgumentError("tally: tree size must be 1..2^32");
-  if (!IsPowerOfTwo(input.max_segment_leaves) || input.max_segment_leaves > kMaxSegmentLeaves) {
-    return InvalidArgumentError("tally: max segment leaves must be a power of two <= 2^20");
+  if (input.version != 1 && input.version != 2) return InvalidArgumentError("tally: version must be 1 or 2");
+  if (input.version == 1 && !IsPowerOfTwo(input.max_segment_leaves)) {
+    return InvalidArgumentError("tally: version 1 max segment leaves must be a power of two");
   }
+  if (input.max_segment_leaves == 0 || input.max_segment_leaves > kMaxSegmentLeaves) {
+    return InvalidArgumentError("tally: max segment leaves must be 1..2^20");
+  }
+  if (!IsPowerOfTwo(input.block_leaves)) return InvalidArgumentError("tally: block leaves must be a power of two");
   TallyStatement st;
+  st.version = input.version;
   st.election_id = input.election_id;
   st.config_hash = input.config_hash;
   st.num_choices = input.num_choices;
   st.tree_size = n;
   st.counts.assign(input.num_choices, 0);
   const std::span<const LeafWitness> all(input.leaves);
-  for (const auto& [offset, size] : SegmentLayout(n, input.max_segment_leaves)) {
-    ASSIGN_OR_RETURN(SegmentStatement seg,
-                     ComputeSegmentStatement(offset, all.subspan(offset, size), input.num_choices));
+  const bool v1 = input.version == 1;
+  for (const SegmentShape& shape : SegmentLayout(n, input.max_segment_leaves,
+                                                 v1 ? input.max_segment_leaves : input.block_leaves, v1)) {
+    ASSIGN_OR_RETURN(SegmentStatement seg, ComputeSegmentStatement(shape.offset, all.subspan(shape.offset, shape.size),
+                                                                   input.num_choices, shape.blocks));
     for (size_t j = 0; j < seg.counts.size(); ++j) st.counts[j] += seg.counts[j];
     st.excluded.insert(st.excluded.end(), seg.excluded.begin(), seg.excluded.end());
     st.segments.push_back(std::move(seg));
@@ -232,6 +282,9 @@ StatusOr<TallyProof> ProveTally(const TallyInput& input, const stark::ProofOptio
 }
 
 Status CheckTallyStatement(const TallyStatement& st) {
+  if (st.version != 1 && st.version != 2) {
+    return InvalidArgumentError("tally: unsupported statement version " + std::to_string(st.version));
+  }
   if (st.num_choices < 2 || st.num_choices > kMaxChoices) return InvalidArgumentError("tally: number of choices must be 2..16");
   if (st.tree_size == 0 || st.tree_size > kMaxTreeSize) return InvalidArgumentError("tally: tree size must be 1..2^32");
   if (st.counts.size() != st.num_choices) return InvalidArgumentError("tally: counts must have one entry per choice");
@@ -240,6 +293,9 @@ Status CheckTallyStatement(const TallyStatement& st) {
   std::vector<uint64_t> excluded;
   for (const SegmentStatement& s : st.segments) {
     if (s.counts.size() != st.num_choices) return InvalidArgumentError("tally: " + Range(s) + " counts must have one entry per choice");
+    if (st.version == 1 && (s.blocks.size() != 1 || s.blocks[0].size != s.size)) {
+      return InvalidArgumentError("tally: " + Range(s) + " must be one block in a version 1 statement");
+    }
     uint64_t total = s.excluded.size();
     for (size_t j = 0; j < s.counts.size(); ++j) {
       if (s.counts[j] > s.size) return InvalidArgumentError("tally: " + Range(s) + " has a count above its size");
@@ -275,6 +331,11 @@ Status CheckTallyStatement(const TallyStatement& st) {
 
 Status VerifySegment(const TallyStatement& statement, const SegmentStatement& segment,
                      ByteSpan proof, const stark::VerifierConfig& config) {
+  uint64_t sum = 0;
+  for (const BlockRoot& b : segment.blocks) sum += std::min(b.size, kMaxSegmentLeaves + 1);
+  if (segment.blocks.empty() || sum != segment.size || (statement.version == 1 && segment.blocks.size() != 1)) {
+    return InvalidArgumentError("tally: " + Range(segment) + " does not match its blocks");
+  }
   ASSIGN_OR_RETURN(TallyAir air, TallyAir::FromPublicInputs(SegmentPublicInputs(statement, segment)));
   return stark::VerifyBytes(air, proof, config);
 }

@@ -1,15 +1,15 @@
 // The tally proof: a STARK (vp::stark) that the bulletin tree of n leaves with root R counts
-// as the published tally (format and AIR: docs/tally_proof.md, version 1).
+// as the published tally (format and AIR: docs/tally_proof.md, versions 1 and 2).
 //
-// The tree is proven in segments: complete, aligned subtrees of the RFC 6962 shape
-// (SegmentLayout), each proven by its own TallyAir proof, so workers can prove segments in
-// parallel and on different hosts. A segment's public statement is its leaf range, its
-// subtree root, its per-choice counts and its excluded leaf indices; the verifier checks
-// every segment proof, recombines the roots into the tree root with the RFC 6962 recursion
-// and sums the counts. Each segment's statement is public, so per-segment subtotals are
-// revealed (one segment up to kDefaultMaxSegmentLeaves leaves, so elections of that size
-// reveal only the totals). Nothing else about any vote is: choices and randoms are private
-// columns of a zero-knowledge proof.
+// The tree is proven in segments, each by its own TallyAir proof, so workers can prove
+// segments in parallel and on different hosts. A segment is a run of blocks: complete,
+// aligned subtrees of the RFC 6962 shape (SegmentLayout; version 1 segments are one block). Its public statement is its leaf range, its blocks' roots, its per-choice counts
+// and its excluded leaf indices; the verifier checks every segment proof, recombines the
+// block roots into the tree root with the RFC 6962 recursion and sums the counts. Each
+// segment's statement is public, so per-segment subtotals are revealed (one segment holds up
+// to kDefaultMaxSegmentLeaves leaves, so elections of that size reveal only the totals).
+// Nothing else about any vote is: choices and randoms are private columns of a
+// zero-knowledge proof.
 //
 //   TallyInput in{election_id, config_hash, num_choices, leaves};  // leaves from the store
 //   ASSIGN_OR_RETURN(TallyProof proof, ProveTally(in, TallyProofOptions(), rng));
@@ -35,10 +35,21 @@
 namespace vp::ballot {
 
 inline constexpr uint32_t kMaxChoices = 16;
-inline constexpr uint64_t kDefaultMaxSegmentLeaves = uint64_t{1} << 14;
+// Version 2 segments: blocks of 2^10 leaves (smaller subtrees at the tree's end are blocks of
+// their own size), up to 21,504 leaves a segment: 21 blocks take 64,491 rows, so a segment's
+// trace of 2^16 rows is 98% used (a version 1 segment of 2^14 leaves used 75% of it).
+inline constexpr uint64_t kDefaultBlockLeaves = uint64_t{1} << 10;
+inline constexpr uint64_t kDefaultMaxSegmentLeaves = 21 * kDefaultBlockLeaves;
 inline constexpr uint64_t kMaxSegmentLeaves = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxTreeSize = uint64_t{1} << 32;
-inline constexpr std::string_view kTallyAirName = "vaultproof-tally-v1";
+inline constexpr uint32_t kTallyVersion = 2;  // what the prover makes; the verifier takes 1 and 2
+inline constexpr std::string_view kTallyAirNameV1 = "vaultproof-tally-v1";
+inline constexpr std::string_view kTallyAirNameV2 = "vaultproof-tally-v2";
+inline constexpr std::string_view kTallyAirName = kTallyAirNameV2;
+// The AIR name of a statement version ("" for an unknown one).
+inline constexpr std::string_view TallyAirName(uint32_t version) {
+  return version == 1 ? kTallyAirNameV1 : version == 2 ? kTallyAirNameV2 : std::string_view();
+}
 inline constexpr std::string_view kExcludedDomain = "vaultproof:excluded:v1";
 inline constexpr std::string_view kConfigDomain = "vaultproof:config:v1";
 
@@ -62,12 +73,19 @@ struct LeafWitness {
   VoteRandom random{};
 };
 
-// The public statement of one segment: leaves [offset, offset + size), size a power of two,
-// offset a multiple of size.
+// One block of a segment: a complete subtree of `size` leaves (a power of two) and its hash.
+struct BlockRoot {
+  uint64_t size = 0;
+  HashOut root{};
+  friend bool operator==(const BlockRoot&, const BlockRoot&) = default;
+};
+
+// The public statement of one segment: leaves [offset, offset + size) as consecutive blocks,
+// each aligned to its size, their sizes adding up to `size`. A version 1 segment is one block.
 struct SegmentStatement {
   uint64_t offset = 0;
   uint64_t size = 0;
-  HashOut root{};                   // the subtree hash of those leaves
+  std::vector<BlockRoot> blocks;    // in leaf order
   std::vector<uint64_t> counts;     // per choice, num_choices entries
   std::vector<uint64_t> excluded;   // absolute leaf indices, strictly increasing, in range
 
@@ -76,6 +94,7 @@ struct SegmentStatement {
 
 // The public statement of the whole tally.
 struct TallyStatement {
+  uint32_t version = kTallyVersion;  // of the segments' AIR: 1 (one block each) or 2
   ElectionId election_id{};
   HashOut config_hash{};
   uint32_t num_choices = 0;
@@ -85,7 +104,7 @@ struct TallyStatement {
   uint64_t counted = 0;             // sum of counts
   std::vector<uint64_t> excluded;   // all excluded indices, strictly increasing
   HashOut excluded_commitment{};    // ExcludedSetCommitment(excluded)
-  std::vector<SegmentStatement> segments;  // in leaf order, exactly SegmentLayout(...)
+  std::vector<SegmentStatement> segments;  // in leaf order (SegmentLayout's when proven here)
 
   friend bool operator==(const TallyStatement&, const TallyStatement&) = default;
 };
@@ -96,6 +115,8 @@ struct TallyInput {
   uint32_t num_choices = 0;
   std::vector<LeafWitness> leaves;  // bulletin order
   uint64_t max_segment_leaves = kDefaultMaxSegmentLeaves;
+  uint64_t block_leaves = kDefaultBlockLeaves;  // version 2 only
+  uint32_t version = kTallyVersion;
 };
 
 struct TallyProof {
@@ -103,15 +124,27 @@ struct TallyProof {
   std::vector<Bytes> segments;  // serialized stark proofs, one per statement.segments entry
 };
 
-// The segments of a tree of n leaves: RFC 6962's decomposition of n into complete aligned
-// subtrees (the binary digits of n, largest first), each split further into pieces of
-// max_segment_leaves. Returns (offset, size) pairs in leaf order. n >= 1, max a power of two.
-std::vector<std::pair<uint64_t, uint64_t>> SegmentLayout(uint64_t n, uint64_t max_segment_leaves);
+// One segment of a layout: leaves [offset, offset + size) as blocks of these sizes.
+struct SegmentShape {
+  uint64_t offset = 0, size = 0;
+  std::vector<uint64_t> blocks;
+  friend bool operator==(const SegmentShape&, const SegmentShape&) = default;
+};
 
-// The tree root of n leaves from the segments' subtree roots. The segments must tile [0, n)
-// in order, each a power of two in size (<= kMaxSegmentLeaves), aligned to its size and
-// inside one complete subtree of RFC 6962's decomposition of n (SegmentLayout with any max
-// gives such a tiling); kInvalidArgument otherwise.
+// The segments of a tree of n leaves: RFC 6962's decomposition of n into complete aligned
+// subtrees (the binary digits of n, largest first). Subtrees of at least b leaves are cut
+// into blocks of b, b = min(block_leaves, the largest power of two <= max_segment_leaves);
+// each smaller subtree is a block of its own. Consecutive blocks are grouped into segments of
+// at most max_segment_leaves leaves, or (one_block_each, version 1's layout) one block each.
+// In leaf order; empty when n, max or block_leaves is 0.
+std::vector<SegmentShape> SegmentLayout(uint64_t n, uint64_t max_segment_leaves,
+                                        uint64_t block_leaves = kDefaultBlockLeaves,
+                                        bool one_block_each = false);
+
+// The tree root of n leaves from the segments' block roots. The segments must tile [0, n) in
+// order, each of blocks of power-of-two sizes aligned to their sizes (at most
+// kMaxSegmentLeaves leaves in all), every block inside one complete subtree of RFC 6962's
+// decomposition of n (SegmentLayout gives such a tiling); kInvalidArgument otherwise.
 StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStatement> segments);
 
 // Poseidon2Hash([DomainTag(kExcludedDomain), count, i_0, ..., i_{count-1}]) with each index
@@ -135,10 +168,13 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
                              const stark::ProofOptions& options, stark::RandomSource& rng,
                              stark::ProverStats* stats = nullptr);
 
-// The public statement a segment's leaves give (root, counts, excluded).
+// The public statement a segment's leaves give (block roots, counts, excluded), in blocks of
+// these sizes (powers of two, each aligned to its size, adding up to the number of leaves;
+// empty: one block, the number of leaves a power of two).
 StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
                                                    std::span<const LeafWitness> leaves,
-                                                   uint32_t num_choices);
+                                                   uint32_t num_choices,
+                                                   std::span<const uint64_t> blocks = {});
 
 // The public statement of a whole election's leaves, without proving (what a worker that
 // delegates segments to prover processes checks their proofs against).

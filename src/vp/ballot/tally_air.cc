@@ -18,8 +18,6 @@ using stark::ConstraintInfo;
 using stark::Fp;
 using stark::Fp2;
 
-constexpr uint64_t kPublicInputVersion = 1;
-
 bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // h * c for a value h of a row (base or extension field; base-field lanes take two
@@ -30,8 +28,8 @@ inline Fp2 MulMain(Fp2 h, Fp2 c) { return h * c; }
   return {h * c.c0(), h * c.c1()};
 }
 
-// enc(id, h) = id + beta h0 + beta^2 h1 + beta^3 h2 + beta^4 h3, for one row (E = Fp2) or
-// eight (E = PackedFp2).
+// enc(id, h) = id + beta h0 + beta^2 h1 + beta^3 h2 + beta^4 h3 (+ beta^5 S + beta^6 M in
+// version 2), for one row (E = Fp2) or eight (E = PackedFp2).
 template <typename E, typename H>
 [[gnu::always_inline]] inline E Encode(E id, const H& h, Fp2 beta) {
   E acc = id;
@@ -42,6 +40,11 @@ template <typename E, typename H>
   }
   return acc;
 }
+template <typename E, typename H, typename B>
+[[gnu::always_inline]] inline E Encode(E id, const H& h, const B& start, const B& size, Fp2 beta5,
+                                       Fp2 beta6, Fp2 beta) {
+  return Encode(id, h, beta) + MulMain(start, beta5) + MulMain(size, beta6);
+}
 
 }  // namespace
 
@@ -50,9 +53,11 @@ TallyAir::TallyAir(const TallyAir& other)
       pub_(other.pub_),
       k_(other.k_),
       offset_(other.offset_),
-      m_(other.m_),
+      version_(other.version_),
+      size_(other.size_),
+      blocks_(other.blocks_),
       e_(other.e_),
-      root_(other.root_),
+      roots_(other.roots_),
       counts_(other.counts_),
       excluded_(other.excluded_) {}
 
@@ -67,40 +72,54 @@ VP_STARK_SIMD_CLONES void TallyAir::EvalPacked(const stark::Frame<stark::PackedF
   Eval(f, out);
 }
 
-std::string TallyAir::Name() const { return std::string(kTallyAirName); }
+std::string TallyAir::Name() const { return std::string(TallyAirName(version_)); }
 
 StatusOr<TallyAir> TallyAir::FromPublicInputs(std::span<const Fp> pub) {
-  constexpr size_t kFixed = 4 + 3 + 4 + 4;  // version, k, offset, m; e; config; root
-  if (pub.size() < kFixed + 2 + 1) return InvalidArgumentError("tally: too few public inputs");
-  if (pub[0].value() != kPublicInputVersion) {
-    return InvalidArgumentError("tally: unsupported public input version " +
-                                std::to_string(pub[0].value()));
-  }
+  if (pub.empty()) return InvalidArgumentError("tally: too few public inputs");
   TallyAir air;
+  const uint64_t version = pub[0].value();
+  if (version != 1 && version != 2) {
+    return InvalidArgumentError("tally: unsupported public input version " + std::to_string(version));
+  }
+  air.version_ = static_cast<uint32_t>(version);
+  // Version 1: [1, k, offset, m, e, config, root, ...]; version 2: [2, k, offset, F, e,
+  // config, F x (m_j, root_j), ...].
+  if (pub.size() < 4 + 3 + 4 + 4 + 2 + 1) return InvalidArgumentError("tally: too few public inputs");
   const uint64_t k = pub[1].value();
   if (k < 2 || k > kMaxChoices) return InvalidArgumentError("tally: number of choices must be 2..16");
   air.k_ = static_cast<uint32_t>(k);
   air.offset_ = pub[2].value();
-  air.m_ = pub[3].value();
-  if (!IsPowerOfTwo(air.m_) || air.m_ > kMaxSegmentLeaves) {
-    return InvalidArgumentError("tally: segment size must be a power of two <= 2^20");
-  }
-  if (air.offset_ % air.m_ != 0 || air.offset_ >= kMaxTreeSize ||
-      air.offset_ + air.m_ > kMaxTreeSize) {
-    return InvalidArgumentError("tally: segment offset must be a multiple of its size inside 2^32");
-  }
+  if (air.offset_ >= kMaxTreeSize) return InvalidArgumentError("tally: segment offset must lie below 2^32");
+  const uint64_t num_blocks = version == 1 ? 1 : pub[3].value();
+  if (num_blocks == 0 || num_blocks > kMaxSegmentLeaves) return InvalidArgumentError("tally: a segment has 1 to 2^20 blocks");
   for (size_t i = 0; i < 3; ++i) air.e_[i] = pub[4 + i];
   if (air.e_[0].value() >= (uint64_t{1} << 56) || air.e_[1].value() >= (uint64_t{1} << 56) ||
       air.e_[2].value() >= (uint64_t{1} << 16)) {
     return InvalidArgumentError("tally: election id limbs out of range");
   }
-  for (size_t i = 0; i < 4; ++i) air.root_[i] = pub[11 + i];
-  const size_t counts_at = kFixed;
+  const size_t blocks_at = 4 + 3 + 4;
+  const size_t per_block = version == 1 ? 4 : 5;
+  if ((pub.size() - blocks_at) / per_block < num_blocks) return InvalidArgumentError("tally: public inputs too short for the blocks");
+  for (uint64_t j = 0; j < num_blocks; ++j) {
+    const size_t at = blocks_at + per_block * j;
+    const uint64_t m = version == 1 ? pub[3].value() : pub[at].value();
+    if (!IsPowerOfTwo(m) || m > kMaxSegmentLeaves || m > kMaxSegmentLeaves - air.size_) {
+      return InvalidArgumentError("tally: blocks must be powers of two, at most 2^20 leaves in all");
+    }
+    if ((air.offset_ + air.size_) % m != 0) return InvalidArgumentError("tally: a block is not aligned to its size");
+    HashOut r;
+    for (size_t i = 0; i < 4; ++i) r[i] = pub[at + (per_block - 4) + i];
+    air.blocks_.push_back(m);
+    air.roots_.push_back(r);
+    air.size_ += m;
+  }
+  if (air.size_ > kMaxTreeSize - air.offset_) return InvalidArgumentError("tally: the segment ends past 2^32");
+  const size_t counts_at = blocks_at + per_block * num_blocks;
   if (pub.size() < counts_at + k + 1) return InvalidArgumentError("tally: public inputs too short for the counts");
   uint64_t total = 0;
   for (size_t j = 0; j < k; ++j) {
     const uint64_t c = pub[counts_at + j].value();
-    if (c > air.m_) return InvalidArgumentError("tally: a count exceeds the segment size");
+    if (c > air.size_) return InvalidArgumentError("tally: a count exceeds the segment size");
     air.counts_.push_back(c);
     total += c;
   }
@@ -108,12 +127,12 @@ StatusOr<TallyAir> TallyAir::FromPublicInputs(std::span<const Fp> pub) {
   if (pub.size() - (counts_at + k + 1) != num_excluded) {
     return InvalidArgumentError("tally: excluded count does not match the excluded indices");
   }
-  if (total + num_excluded != air.m_) {
+  if (total + num_excluded != air.size_) {
     return InvalidArgumentError("tally: counts plus exclusions do not add up to the segment size");
   }
   for (size_t i = counts_at + k + 1; i < pub.size(); ++i) {
     const uint64_t idx = pub[i].value();
-    if (idx < air.offset_ || idx >= air.offset_ + air.m_) {
+    if (idx < air.offset_ || idx - air.offset_ >= air.size_) {
       return InvalidArgumentError("tally: an excluded index lies outside the segment");
     }
     if (!air.excluded_.empty() && idx <= air.excluded_.back()) {
@@ -132,13 +151,21 @@ std::vector<ConstraintInfo> TallyAir::MainConstraints() const {
   };
   add(kNumSbox, 7, ConstraintDomain::kEveryRow);
   add(5 + 2 * size_t{k_} + 2 + 6 + 8 + 4, 2, ConstraintDomain::kEveryRow);
-  add(2 + k_, 1, ConstraintDomain::kFirstRow);
+  add(2 + k_ + (version_ >= 2 ? 2 : 0), 1, ConstraintDomain::kFirstRow);
   add(3, 2, ConstraintDomain::kTransition);
-  add(1, 3, ConstraintDomain::kTransition);
-  add(2, 2, ConstraintDomain::kTransition);
+  if (version_ >= 2) {
+    add(1, 4, ConstraintDomain::kTransition);
+    add(1, 3, ConstraintDomain::kTransition);
+    add(1, 2, ConstraintDomain::kTransition);
+    add(2, 3, ConstraintDomain::kTransition);
+    add(5, 2, ConstraintDomain::kTransition);
+  } else {
+    add(1, 3, ConstraintDomain::kTransition);
+    add(2, 2, ConstraintDomain::kTransition);
+  }
   add(k_, 1, ConstraintDomain::kTransition);
   add(4, 3, ConstraintDomain::kTransition);
-  add(1 + 4 + k_, 1, ConstraintDomain::kLastRow);
+  add(1 + (version_ >= 2 ? 1 : 4) + k_, 1, ConstraintDomain::kLastRow);
   return cs;
 }
 
@@ -151,11 +178,8 @@ std::vector<ConstraintInfo> TallyAir::AuxConstraints() const {
 stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
                                             stark::RandomSource& rng) const {
   using P = stark::Poseidon2<12>;
-  const size_t m = static_cast<size_t>(m_);
   const size_t rows = TraceRows();
   stark::TraceColumns t = stark::ZeroColumns(MainWidth(), rows);
-  // Heap hashes: node j (1 <= j < 2m); leaves at m + i.
-  std::vector<HashOut> heap(2 * m);
   const auto& c = P::GetConstants();
   auto fill_row = [&](size_t row, const std::array<Fp, 12>& in) {
     std::array<Fp, 12> s = in;
@@ -186,11 +210,28 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
   // The random source is drawn from in leaf order (the masks of excluded leaves) and the
   // running counts are prefix sums: both first, serially; then the rows, which are
   // independent for commitments and leaves and level by level for tree nodes, on all threads.
-  std::vector<std::array<Fp, 5>> masks(m);
-  std::vector<uint64_t> running(m * k_);  // counts after leaf i, choice j at i * k_ + j
+  // Block j starts at leaf S_j of the segment and row sum_{i<j} (3 m_i - 1); its heap (node
+  // h of the block at 2 S_j + h) holds its nodes and leaves.
+  const size_t total = static_cast<size_t>(size_);
+  const size_t nb = blocks_.size();
+  const bool v2 = version_ >= 2;
+  std::vector<size_t> block_start(nb), block_row(nb);
+  std::vector<uint32_t> block_of(total);
+  {
+    size_t leaf = 0, row = 0;
+    for (size_t j = 0; j < nb; ++j) {
+      block_start[j] = leaf;
+      block_row[j] = row;
+      for (size_t i = 0; i < blocks_[j]; ++i) block_of[leaf + i] = static_cast<uint32_t>(j);
+      leaf += blocks_[j];
+      row += 3 * blocks_[j] - 1;
+    }
+  }
+  std::vector<std::array<Fp, 5>> masks(total);
+  std::vector<uint64_t> running(total * k_);  // counts after leaf i, choice j at i * k_ + j
   {
     std::vector<uint64_t> counts(k_, 0);
-    for (size_t i = 0; i < m; ++i) {
+    for (size_t i = 0; i < total; ++i) {
       if (leaves[i].excluded) {
         for (auto& v : masks[i]) v = rng.NextFp();
       } else {
@@ -199,12 +240,19 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
       std::copy(counts.begin(), counts.end(), running.begin() + static_cast<std::ptrdiff_t>(i * k_));
     }
   }
-  const long long num_leaves = static_cast<long long>(m);
-#pragma omp parallel for schedule(static) if (m >= 256)
+  auto set_block = [&](size_t row, size_t j) {
+    if (!v2) return;
+    t[StartColumn()][row] = Fp(static_cast<uint64_t>(block_start[j]));
+    t[SizeColumn()][row] = Fp(blocks_[j]);
+  };
+  std::vector<HashOut> heap(2 * total);
+  const long long num_leaves = static_cast<long long>(total);
+#pragma omp parallel for schedule(static) if (total >= 256)
   for (long long ii = 0; ii < num_leaves; ++ii) {
     const auto i = static_cast<size_t>(ii);
+    const size_t blk = block_of[i], m = blocks_[blk], local = i - block_start[blk];
     const LeafWitness& leaf = leaves[i];
-    const size_t rc = 2 * i, rl = 2 * i + 1;
+    const size_t rc = block_row[blk] + 2 * local, rl = rc + 1;
     std::array<Fp, 12> in{};
     in[0] = CommitTag();
     for (size_t j = 0; j < 3; ++j) in[1 + j] = e_[j];
@@ -222,30 +270,45 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     std::array<Fp, 12> lin{};
     lin[0] = LeafTag();
     for (size_t j = 0; j < 4; ++j) lin[1 + j] = leaf.commitment[j];
-    heap[m + i] = fill_row(rl, lin);
+    heap[2 * block_start[blk] + m + local] = fill_row(rl, lin);
     t[kIsL][rl] = Fp::One();
-    t[kId][rc] = t[kId][rl] = Fp(m_ + i);
+    t[kId][rc] = t[kId][rl] = Fp(static_cast<uint64_t>(m + local));
     for (size_t j = 0; j < k_; ++j) {
       t[kB + k_ + j][rc] = t[kB + k_ + j][rl] = Fp(running[i * k_ + j]);
     }
+    set_block(rc, blk);
+    set_block(rl, blk);
   }
-  // Node j (heap order, children 2j and 2j + 1) is row 2m + (m - 1 - j); a level's nodes
-  // [lo, 2 lo) depend only on the level below.
-  const uint64_t* totals = running.data() + (m - 1) * k_;
-  for (size_t lo = m / 2; lo >= 1; lo /= 2) {
-    const long long count = static_cast<long long>(lo);
-#pragma omp parallel for schedule(static) if (lo >= 256)
-    for (long long jj = 0; jj < count; ++jj) {
-      const size_t node = lo + static_cast<size_t>(jj), row = 2 * m + (m - 1 - node);
+  // Node h of a block of m leaves (heap order, children 2h and 2h + 1) is the block's row
+  // 2m + (m - 1 - h). Height by height, every block's nodes of that height [m >> height,
+  // 2m >> height) depend only on the height below. Node rows carry the running counts after
+  // the block's last leaf.
+  const uint64_t max_m = *std::max_element(blocks_.begin(), blocks_.end());
+  std::vector<std::pair<uint32_t, uint32_t>> work;  // (block, node)
+  for (uint64_t height = 1; (uint64_t{1} << height) <= max_m; ++height) {
+    work.clear();
+    for (size_t j = 0; j < nb; ++j) {
+      const uint64_t lo = blocks_[j] >> height;
+      for (uint64_t h = lo; h < 2 * lo; ++h) work.emplace_back(static_cast<uint32_t>(j), static_cast<uint32_t>(h));
+    }
+    const long long count = static_cast<long long>(work.size());
+#pragma omp parallel for schedule(static) if (count >= 256)
+    for (long long ww = 0; ww < count; ++ww) {
+      const auto [blk, node] = work[static_cast<size_t>(ww)];
+      const size_t m = blocks_[blk];
+      const size_t row = block_row[blk] + 2 * m + (m - 1 - node);
+      HashOut* bheap = heap.data() + 2 * block_start[blk];
       std::array<Fp, 12> in{};
       in[0] = NodeTag();
       for (size_t j = 0; j < 4; ++j) {
-        in[1 + j] = heap[2 * node][j];
-        in[5 + j] = heap[2 * node + 1][j];
+        in[1 + j] = bheap[2 * node][j];
+        in[5 + j] = bheap[2 * node + 1][j];
       }
-      heap[node] = fill_row(row, in);
-      t[kId][row] = Fp(node);
+      bheap[node] = fill_row(row, in);
+      t[kId][row] = Fp(static_cast<uint64_t>(node));
+      const uint64_t* totals = running.data() + (block_start[blk] + m - 1) * k_;
       for (size_t j = 0; j < k_; ++j) t[kB + k_ + j][row] = Fp(totals[j]);
+      set_block(row, blk);
     }
   }
   return t;
@@ -254,7 +317,9 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
 stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
                                                std::span<const Fp2> rand) const {
   const Fp2 alpha = rand[0], beta = rand[1], gamma = rand[2];
+  const Fp2 beta5 = beta.Pow(5), beta6 = beta5 * beta;
   const size_t rows = TraceRows();
+  const bool v2 = version_ >= 2;
   stark::ExtTraceColumns aux(2, std::vector<Fp2>(rows));
   std::vector<Fp2> num(rows), den(rows), q(rows);
   // Per-row factors on all threads; the running products below are serial.
@@ -268,22 +333,25 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
       const bool is_c = main[kIsC][r] == Fp::One();
       const bool is_l = main[kIsL][r] == Fp::One();
       const Fp id = main[kId][r];
+      const Fp bs = v2 ? main[StartColumn()][r] : Fp::Zero();
+      const Fp bm = v2 ? main[SizeColumn()][r] : Fp::Zero();
       // Output reads only the row's last twelve S-box columns.
       for (size_t col = kSbox + kNumSbox - 12; col < kSbox + kNumSbox; ++col) row_vals[col] = main[col][r];
       const std::array<Fp, 4> out = Output<Fp>(row_vals);
-      num[r] = is_c ? Fp2::One() : alpha - Encode(Fp2(id), out, beta);
+      num[r] = is_c ? Fp2::One() : alpha - Encode(Fp2(id), out, bs, bm, beta5, beta6, beta);
       if (!is_c && !is_l) {
         std::array<Fp, 4> left, right;
         for (size_t j = 0; j < 4; ++j) {
           left[j] = main[kIn + 1 + j][r];
           right[j] = main[kIn + 5 + j][r];
         }
-        den[r] = (alpha - Encode(Fp2(id + id), left, beta)) *
-                 (alpha - Encode(Fp2(id + id + Fp::One()), right, beta));
+        den[r] = (alpha - Encode(Fp2(id + id), left, bs, bm, beta5, beta6, beta)) *
+                 (alpha - Encode(Fp2(id + id + Fp::One()), right, bs, bm, beta5, beta6, beta));
       } else {
         den[r] = Fp2::One();
       }
-      q[r] = main[kX][r] == Fp::One() ? gamma - id : Fp2::One();
+      // The leaf's index in the segment (version 1: its heap id).
+      q[r] = main[kX][r] == Fp::One() ? gamma - (v2 ? bs + id - bm : id) : Fp2::One();
     }
   }
   stark::BatchInverse(std::span<Fp2>(den));
@@ -296,47 +364,63 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
   return aux;
 }
 
-Fp2 TallyAir::ExcludedProduct(Fp2 gamma) const {
-  if (cache_ready_.load(std::memory_order_acquire) && cache_gamma_ == gamma) return cache_value_;
+TallyAir::Products TallyAir::PublicProducts(std::span<const Fp2> rand) const {
+  const std::array<Fp2, 3> key = {rand[0], rand[1], rand[2]};
+  if (cache_ready_.load(std::memory_order_acquire) && cache_rand_ == key) return cache_value_;
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (cache_ready_.load(std::memory_order_relaxed) && cache_gamma_ == gamma) return cache_value_;
-  Fp2 prod = Fp2::One();
-  for (const uint64_t e : excluded_) prod *= gamma - Fp(m_ + (e - offset_));
+  if (cache_ready_.load(std::memory_order_relaxed) && cache_rand_ == key) return cache_value_;
+  const Fp2 alpha = rand[0], beta = rand[1], gamma = rand[2];
+  const Fp2 beta5 = beta.Pow(5), beta6 = beta5 * beta;
+  const bool v2 = version_ >= 2;
+  Products p{Fp2::One(), Fp2::One()};
+  uint64_t start = 0;
+  for (size_t j = 0; j < roots_.size(); ++j) {
+    const Fp bs = v2 ? Fp(start) : Fp::Zero(), bm = v2 ? Fp(blocks_[j]) : Fp::Zero();
+    p.roots *= alpha - Encode(Fp2::One(), roots_[j], bs, bm, beta5, beta6, beta);
+    start += blocks_[j];
+  }
+  for (const uint64_t e : excluded_) p.excluded *= gamma - Fp(v2 ? e - offset_ : size_ + (e - offset_));
   cache_ready_.store(false, std::memory_order_relaxed);
-  cache_gamma_ = gamma;
-  cache_value_ = prod;
+  cache_rand_ = key;
+  cache_value_ = p;
   cache_ready_.store(true, std::memory_order_release);
-  return prod;
+  return p;
 }
 
 template <typename E, typename F>
 inline void TallyAir::EvalAux(const stark::Frame<F>& main, const stark::Frame<E>& aux,
                               std::span<const Fp2> rand, std::span<E> out) const {
   const Fp2 alpha = rand[0], beta = rand[1], gamma = rand[2];
+  const Fp2 beta5 = beta.Pow(5), beta6 = beta5 * beta;
   const E one(Fp2::One());
   const auto& cur = main.current;
   const E is_c(cur[kIsC]), is_l(cur[kIsL]), x(cur[kX]), id(cur[kId]);
   const E is_n = one - is_c - is_l;
+  // Version 1 has no block columns: S = M = 0 in the encoding.
+  const bool v2 = version_ >= 2;
+  const F bs = v2 ? cur[StartColumn()] : F(), bm = v2 ? cur[SizeColumn()] : F();
   const std::array<F, 4> output = Output<F>(cur);
   std::array<F, 4> left, right;
   for (size_t j = 0; j < 4; ++j) {
     left[j] = cur[kIn + 1 + j];
     right[j] = cur[kIn + 5 + j];
   }
-  const E num = is_c + (one - is_c) * (alpha - Encode(id, output, beta));
-  const E den = is_n * (alpha - Encode(id + id, left, beta)) *
-                    (alpha - Encode(id + id + one, right, beta)) +
+  const E num = is_c + (one - is_c) * (alpha - Encode(id, output, bs, bm, beta5, beta6, beta));
+  const E den = is_n * (alpha - Encode(id + id, left, bs, bm, beta5, beta6, beta)) *
+                    (alpha - Encode(id + id + one, right, bs, bm, beta5, beta6, beta)) +
                 (one - is_n);
-  const Fp2 root_term = alpha - Encode(Fp2(Fp::One()), root_, beta);
+  const Products pub = PublicProducts(rand);
   const E z = aux.current[0], z_next = aux.next[0];
   out[0] = z - one;
   out[1] = z_next * den - z * num;
-  out[2] = z * num - root_term * den;
-  const E q = x * (gamma - id) + (one - x);
+  out[2] = z * num - pub.roots * den;
+  // The leaf's index in the segment, S + id - M (version 1: its heap id).
+  const E leaf_index = v2 ? id + MulMain(bs - bm, Fp2::One()) : id;
+  const E q = x * (gamma - leaf_index) + (one - x);
   const E w = aux.current[1], w_next = aux.next[1];
   out[3] = w - one;
   out[4] = w_next - w * q;
-  out[5] = w * q - ExcludedProduct(gamma);
+  out[5] = w * q - pub.excluded;
 }
 
 void TallyAir::EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,

@@ -1,19 +1,22 @@
-// The tally AIR: one segment of the bulletin tree (m = 2^k leaves at `offset`) hashes to its
-// subtree root, every counted leaf opens to a valid choice, the per-choice counts are the
-// sums of the counted leaves, and exactly the public excluded indices are unopened
-// (docs/tally_proof.md, version 1).
+// The tally AIR: one segment of the bulletin tree hashes to its blocks' roots, every
+// counted leaf opens to a valid choice, the per-choice counts are the sums of the counted
+// leaves, and exactly the public excluded indices are unopened (docs/tally_proof.md).
 //
-// One width-12 Poseidon2 permutation per row (TaggedHash of commitment.h), 3m - 1 rows:
-//   rows 2i, 2i+1   C (commitment of leaf i) then L (its leaf hash), heap id m + i
-//   rows 2m ..      N (node hashes), heap ids m - 1 down to 1; the last row is the root
+// A segment (version 2) is F blocks one after another, block j a complete aligned subtree of
+// m_j = 2^k_j leaves; version 1 is one block. One width-12 Poseidon2 permutation per row
+// (TaggedHash of commitment.h), 3m - 1 rows per block of m leaves:
+//   rows 2i, 2i+1   C (commitment of the block's leaf i) then L (its leaf hash), heap id m + i
+//   rows 2m ..      N (node hashes), heap ids m - 1 down to 1; the block's last row is its root
 // Columns: the 12 permutation inputs, the 118 S-box outputs (each one degree-7 constraint),
 // selectors is_c, is_l (is_n = 1 - is_c - is_l), the excluded flag x, the heap id, one-hot
-// choice bits b_0..b_{k-1} and running counts cnt_0..cnt_{k-1}. The row order is forced by
-// transition constraints on the selectors and ids together with the fixed row count.
+// choice bits b_0..b_{k-1}, running counts cnt_0..cnt_{k-1} and (version 2) the block's
+// first leaf S (in the segment) and size M. The row order is forced by transition
+// constraints on the selectors, ids and blocks together with the fixed row count.
 // Tree wiring uses a grand product over challenges (alpha, beta): L and N rows produce
-// (id, output), N rows consume (2 id, left) and (2 id + 1, right); only the root's (1, root)
-// is left over. Exclusions use a second product over gamma: rows with x = 1 contribute
-// (gamma - id) and the product must equal the one over the public excluded indices.
+// (S, M, id, output), N rows consume (S, M, 2 id, left) and (S, M, 2 id + 1, right); only
+// the blocks' roots (S_j, m_j, 1, root_j) are left over. Exclusions use a second product over
+// gamma: rows with x = 1 contribute (gamma - leaf index) and the product must equal the one
+// over the public excluded indices.
 //
 // Excluded leaves are the only leaves whose C row is unconstrained beyond its tag and
 // election id (random values), so their L row takes any commitment.
@@ -47,11 +50,13 @@ class TallyAir final : public stark::Air {
   static constexpr size_t kIsL = kIsC + 1;
   static constexpr size_t kX = kIsL + 1;
   static constexpr size_t kId = kX + 1;
-  static constexpr size_t kB = kId + 1;  // then k choice bits, then k counts
+  static constexpr size_t kB = kId + 1;  // then k choice bits, k counts, S and M (v2)
 
   // Public inputs, in order (what SegmentPublicInputs produces):
-  //   [version, num_choices k, offset, size m, e0, e1, e2, config hash (4), root (4),
-  //    counts (k), excluded count, excluded indices...]
+  //   version 1: [1, num_choices k, offset, size m, e0, e1, e2, config hash (4), root (4),
+  //               counts (k), excluded count, excluded indices...]
+  //   version 2: [2, k, offset, blocks F, e0, e1, e2, config hash (4),
+  //               F x (block size, root (4)), counts (k), excluded count, excluded indices...]
   static StatusOr<TallyAir> FromPublicInputs(std::span<const Fp> pub);
 
   TallyAir(const TallyAir& other);
@@ -62,12 +67,16 @@ class TallyAir final : public stark::Air {
   stark::TraceColumns GenerateTrace(std::span<const LeafWitness> leaves,
                                     stark::RandomSource& rng) const;
 
-  uint64_t size() const { return m_; }
+  uint64_t size() const { return size_; }
+  uint32_t version() const { return version_; }
+  // Version 2's columns: the block's first leaf in the segment, and its size.
+  size_t StartColumn() const { return kB + 2 * size_t{k_}; }
+  size_t SizeColumn() const { return kB + 2 * size_t{k_} + 1; }
 
   std::string Name() const override;
   std::vector<Fp> PublicInputs() const override { return pub_; }
-  size_t TraceRows() const override { return static_cast<size_t>(3 * m_ - 1); }
-  size_t MainWidth() const override { return kB + 2 * k_; }
+  size_t TraceRows() const override { return static_cast<size_t>(3 * size_ - blocks_.size()); }
+  size_t MainWidth() const override { return kB + 2 * k_ + (version_ >= 2 ? 2 : 0); }
   std::vector<stark::ConstraintInfo> MainConstraints() const override;
   void EvaluateMain(const stark::Frame<Fp>& f, std::span<const Fp>,
                     std::span<Fp> out) const override {
@@ -112,20 +121,28 @@ class TallyAir final : public stark::Air {
   // The permutation output lanes 0..3 of a row, from its last S-box columns.
   template <typename F>
   static std::array<F, 4> Output(std::span<const F> row);
-  // prod over excluded e of (gamma - heap id of e), cached per gamma.
-  Fp2 ExcludedProduct(Fp2 gamma) const;
+  // The products the last row's aux constraints equal, from the public inputs, cached per
+  // challenge triple: prod over the blocks j of (alpha - enc(S_j, m_j, 1, root_j)), and prod
+  // over excluded e of (gamma - its index) (version 1: gamma - (m + e - offset)).
+  struct Products {
+    Fp2 roots, excluded;
+  };
+  Products PublicProducts(std::span<const Fp2> rand) const;
 
   std::vector<Fp> pub_;
+  uint32_t version_ = 0;
   uint32_t k_ = 0;
-  uint64_t offset_ = 0, m_ = 0;
+  uint64_t offset_ = 0, size_ = 0;
   std::array<Fp, 3> e_{};
-  HashOut root_{};
+  std::vector<uint64_t> blocks_;  // block sizes
+  std::vector<HashOut> roots_;    // one per block
   std::vector<uint64_t> counts_;
   std::vector<uint64_t> excluded_;  // absolute indices
 
   mutable std::mutex cache_mu_;
   mutable std::atomic<bool> cache_ready_{false};
-  mutable Fp2 cache_gamma_, cache_value_;
+  mutable std::array<Fp2, 3> cache_rand_{};
+  mutable Products cache_value_{};
 };
 
 template <typename F>
@@ -204,26 +221,54 @@ inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
   for (size_t i = 9; i < 12; ++i) out[o++] = is_n * cur[kIn + i];
 
   // First row.
+  // (Version 1's constraints keep their order: proofs made with it must still verify.)
   out[o++] = is_c - one;
-  out[o++] = id - F(Fp(m_));
+  out[o++] = version_ >= 2 ? id - cur[SizeColumn()] : id - F(Fp(size_));
   for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - cur[kB + j];
+  if (version_ >= 2) {
+    out[o++] = cur[StartColumn()];
+    out[o++] = cur[SizeColumn()] - F(Fp(blocks_[0]));
+  }
 
   // Transitions.
-  const F fm = F(Fp(m_));
   out[o++] = is_c * (one - n_is_l);
   out[o++] = is_c * (n_id - id);
   out[o++] = is_l * n_is_l;
-  out[o++] = is_l * (n_is_c * (n_id - id - one) + n_is_n * (n_id - id + fm));
-  out[o++] = is_n * (one - n_is_n);
-  out[o++] = is_n * (n_id - id + one);
+  if (version_ >= 2) {
+    // d = S' - S is 0 inside a block and M where the next block starts: only after a root
+    // (id 1), at a C row with the next block's first leaf id (its M). Inside a block M stays.
+    const F bs = cur[StartColumn()], bm = cur[SizeColumn()];
+    const F n_bm = nxt[SizeColumn()];
+    const F d = nxt[StartColumn()] - bs;
+    const F inside = bm - d;  // M (nonzero) inside a block, 0 at a block's end
+    out[o++] = is_l * n_is_c * inside * (n_id - id - one);
+    out[o++] = is_l * n_is_n * (n_id - id + bm);
+    out[o++] = is_n * n_is_l;
+    out[o++] = is_n * n_is_n * (n_id - id + one);
+    out[o++] = is_n * n_is_c * inside;
+    out[o++] = d * inside;
+    out[o++] = inside * (n_bm - bm);
+    out[o++] = d * (id - one);
+    out[o++] = d * (n_id - n_bm);
+    out[o++] = d * (one - n_is_c);
+  } else {
+    const F fm = F(Fp(size_));
+    out[o++] = is_l * (n_is_c * (n_id - id - one) + n_is_n * (n_id - id + fm));
+    out[o++] = is_n * (one - n_is_n);
+    out[o++] = is_n * (n_id - id + one);
+  }
   for (size_t j = 0; j < k_; ++j) {
     out[o++] = nxt[kB + k_ + j] - cur[kB + k_ + j] - nxt[kB + j];
   }
   for (size_t i = 0; i < 4; ++i) out[o++] = is_c * (one - x) * (nxt[kIn + 1 + i] - output[i]);
 
-  // Last row.
+  // Last row. Version 2 checks the roots through the wiring product (EvalAux).
   out[o++] = id - one;
-  for (size_t i = 0; i < 4; ++i) out[o++] = output[i] - F(root_[i]);
+  if (version_ >= 2) {
+    out[o++] = cur[StartColumn()] + cur[SizeColumn()] - F(Fp(size_));
+  } else {
+    for (size_t i = 0; i < 4; ++i) out[o++] = output[i] - F(roots_[0][i]);
+  }
   for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - F(Fp(counts_[j]));
 }
 

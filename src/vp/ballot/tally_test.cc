@@ -42,25 +42,33 @@ std::vector<LeafWitness> RandomLeaves(size_t n, uint32_t k, stark::RandomSource&
   return leaves;
 }
 
-TallyInput MakeInput(std::vector<LeafWitness> leaves, uint32_t k, uint64_t max_seg) {
+TallyInput MakeInput(std::vector<LeafWitness> leaves, uint32_t k, uint64_t max_seg,
+                     uint64_t block = kDefaultBlockLeaves, uint32_t version = kTallyVersion) {
   TallyInput in;
   in.election_id = TestElection();
   in.config_hash = ConfigHash("{\"choices\":[\"A\",\"B\"]}");
   in.num_choices = k;
   in.leaves = std::move(leaves);
   in.max_segment_leaves = max_seg;
+  in.block_leaves = block;
+  in.version = version;
   return in;
 }
 
-// The public inputs of a segment at offset 0 of the test election (no config hash or root).
+// The public inputs of a segment at offset 0 of the test election (no config hash; roots
+// 0, 1, ...), in blocks of these sizes (none: one block of `size`).
 std::vector<Fp> SegmentInputsFor(uint32_t k, uint64_t size, std::vector<uint64_t> counts,
-                                 std::vector<uint64_t> excluded) {
+                                 std::vector<uint64_t> excluded, uint32_t version = 2,
+                                 std::vector<uint64_t> blocks = {}) {
   TallyStatement st;
+  st.version = version;
   st.election_id = TestElection();
   st.num_choices = k;
   SegmentStatement seg;
   seg.offset = 0;
   seg.size = size;
+  if (blocks.empty()) blocks = {size};
+  for (size_t j = 0; j < blocks.size(); ++j) seg.blocks.push_back({blocks[j], HashOut{Fp(j), Fp(j), Fp(j), Fp(j)}});
   seg.counts = std::move(counts);
   seg.excluded = std::move(excluded);
   return SegmentPublicInputs(st, seg);
@@ -73,40 +81,73 @@ HashOut TreeRoot(const std::vector<LeafWitness>& leaves) {
 }
 
 TEST(SegmentLayout, FollowsTheBinaryDigitsAndTheMaximum) {
-  using V = std::vector<std::pair<uint64_t, uint64_t>>;
-  EXPECT_EQ(SegmentLayout(64, 1 << 14), (V{{0, 64}}));
-  EXPECT_EQ(SegmentLayout(1, 16), (V{{0, 1}}));
-  EXPECT_EQ(SegmentLayout(7, 16), (V{{0, 4}, {4, 2}, {6, 1}}));
-  EXPECT_EQ(SegmentLayout(100, 16),
-            (V{{0, 16}, {16, 16}, {32, 16}, {48, 16}, {64, 16}, {80, 16}, {96, 4}}));
+  using V = std::vector<SegmentShape>;
+  // Version 1's layout: one block each, pieces of at most the maximum.
+  EXPECT_EQ(SegmentLayout(64, 1 << 14, 1 << 14, true), (V{{0, 64, {64}}}));
+  EXPECT_EQ(SegmentLayout(1, 16, 16, true), (V{{0, 1, {1}}}));
+  EXPECT_EQ(SegmentLayout(7, 16, 16, true), (V{{0, 4, {4}}, {4, 2, {2}}, {6, 1, {1}}}));
+  EXPECT_EQ(SegmentLayout(100, 16, 16, true),
+            (V{{0, 16, {16}}, {16, 16, {16}}, {32, 16, {16}}, {48, 16, {16}}, {64, 16, {16}},
+               {80, 16, {16}}, {96, 4, {4}}}));
+  // Version 2: blocks of 4, at most 12 leaves a segment; the subtrees below a block join the
+  // blocks before them.
+  EXPECT_EQ(SegmentLayout(23, 12, 4), (V{{0, 12, {4, 4, 4}}, {12, 11, {4, 4, 2, 1}}}));
+  EXPECT_EQ(SegmentLayout(7, 16, 16), (V{{0, 7, {4, 2, 1}}}));
+  EXPECT_EQ(SegmentLayout(26, 12, 4), (V{{0, 12, {4, 4, 4}}, {12, 12, {4, 4, 4}}, {24, 2, {2}}}));
+  // The defaults: 21 blocks of 2^10 a segment. Every election of up to 21,504 votes is one
+  // segment, whatever its size, so it reveals only its totals.
+  const V big = SegmentLayout(uint64_t{1} << 20, kDefaultMaxSegmentLeaves);
+  ASSERT_EQ(big.size(), 49u);
+  EXPECT_EQ(big[0].offset, 0u);
+  EXPECT_EQ(big[0].blocks, std::vector<uint64_t>(21, 1024));
+  EXPECT_EQ(big[48].offset, 48u * 21504);
+  EXPECT_EQ(big[48].size, 16384u);
+  EXPECT_EQ(SegmentLayout(64, kDefaultMaxSegmentLeaves), (V{{0, 64, {64}}}));
+  EXPECT_EQ(SegmentLayout(65, kDefaultMaxSegmentLeaves), (V{{0, 65, {64, 1}}}));
+  for (const uint64_t n : {uint64_t{1000}, uint64_t{16385}, uint64_t{21504}}) {
+    EXPECT_EQ(SegmentLayout(n, kDefaultMaxSegmentLeaves).size(), 1u) << n;
+  }
+  EXPECT_EQ(SegmentLayout(21505, kDefaultMaxSegmentLeaves).size(), 2u);
+  // A block is never larger than the maximum.
+  EXPECT_EQ(SegmentLayout(16, 6, 1024), (V{{0, 4, {4}}, {4, 4, {4}}, {8, 4, {4}}, {12, 4, {4}}}));
   EXPECT_TRUE(SegmentLayout(0, 16).empty());
-  EXPECT_TRUE(SegmentLayout(10, 6).empty());
+  EXPECT_TRUE(SegmentLayout(10, 0).empty());
+  EXPECT_TRUE(SegmentLayout(10, 16, 0).empty());
 }
 
 TEST(CombineSegmentRoots, EqualsTheBulletinRootForEveryShape) {
   stark::SeededRandom rng(TestSeed());
+  struct Cut {
+    uint64_t max, block;
+    bool one_each;
+  };
   for (uint64_t n = 1; n <= 70; ++n) {
     const auto leaves = RandomLeaves(n, 2, rng);
-    for (const uint64_t max : {uint64_t{1}, uint64_t{4}, uint64_t{16}, uint64_t{1} << 14}) {
+    for (const Cut cut : {Cut{1, 1, true}, Cut{4, 4, true}, Cut{16, 16, true}, Cut{1 << 14, 1 << 14, true},
+                          Cut{12, 4, false}, Cut{40, 8, false}, Cut{7, 2, false}, Cut{3, 1, false},
+                          Cut{kDefaultMaxSegmentLeaves, kDefaultBlockLeaves, false}}) {
       std::vector<SegmentStatement> segs;
-      for (const auto& [o, s] : SegmentLayout(n, max)) {
+      for (const SegmentShape& sh : SegmentLayout(n, cut.max, cut.block, cut.one_each)) {
         auto seg = ComputeSegmentStatement(
-            o, std::span<const LeafWitness>(leaves).subspan(o, s), 2);
+            sh.offset, std::span<const LeafWitness>(leaves).subspan(sh.offset, sh.size), 2, sh.blocks);
         ASSERT_TRUE(seg.ok()) << seg.status().message();
         segs.push_back(*seg);
       }
       auto root = CombineSegmentRoots(n, segs);
       ASSERT_TRUE(root.ok()) << root.status().message();
-      EXPECT_EQ(*root, TreeRoot(leaves)) << "n=" << n << " max=" << max;
+      EXPECT_EQ(*root, TreeRoot(leaves)) << "n=" << n << " max=" << cut.max << " block=" << cut.block;
     }
   }
 }
 
 TEST(CombineSegmentRoots, RefusesTilingsThatAreNotTheTreeShape) {
-  auto seg = [](uint64_t o, uint64_t s) {
+  // A segment at o of blocks of these sizes (none: one block of s).
+  auto seg = [](uint64_t o, uint64_t s, std::vector<uint64_t> blocks = {}) {
     SegmentStatement x;
     x.offset = o;
     x.size = s;
+    if (blocks.empty()) blocks = {s};
+    for (const uint64_t b : blocks) x.blocks.push_back({b, HashOut{}});
     return x;
   };
   // 6 leaves are the subtrees [0,4) and [4,6): [0,2),[2,4),[4,6) is fine, [0,4),[4,8) is not.
@@ -120,6 +161,25 @@ TEST(CombineSegmentRoots, RefusesTilingsThatAreNotTheTreeShape) {
   EXPECT_FALSE(CombineSegmentRoots(3, std::vector<SegmentStatement>{}).ok());
   // 3 leaves are [0,2) and [2,3): a segment of 2 at offset 2 would cross the tree's end.
   EXPECT_FALSE(CombineSegmentRoots(3, std::vector{seg(0, 1), seg(1, 2)}).ok());
+  // Blocks follow the shape: [0,4) [4,6) in one segment, or [0,2) [2,4) [4,6).
+  EXPECT_TRUE(CombineSegmentRoots(6, std::vector{seg(0, 6, {4, 2})}).ok());
+  EXPECT_TRUE(CombineSegmentRoots(6, std::vector{seg(0, 6, {2, 2, 2})}).ok());
+  EXPECT_TRUE(CombineSegmentRoots(7, std::vector{seg(0, 4, {2, 2}), seg(4, 3, {2, 1})}).ok());
+  EXPECT_FALSE(CombineSegmentRoots(6, std::vector{seg(0, 6, {2, 4})}).ok());     // [2,6) unaligned
+  EXPECT_FALSE(CombineSegmentRoots(6, std::vector{seg(0, 6, {3, 3})}).ok());     // not 2^k
+  EXPECT_TRUE(CombineSegmentRoots(6, std::vector{seg(0, 6, {4, 1, 1})}).ok());   // [4,5) and [5,6) split [4,6)
+  // 5 leaves are [0,4) and [4,5): a block of 2 at 4 crosses the end.
+  EXPECT_FALSE(CombineSegmentRoots(5, std::vector{seg(0, 6, {4, 2})}).ok());
+  EXPECT_FALSE(CombineSegmentRoots(5, std::vector{seg(0, 5, {2, 2, 1}), seg(5, 1)}).ok());  // past the end
+  EXPECT_FALSE(CombineSegmentRoots(6, std::vector{seg(0, 6, {4})}).ok());        // blocks short of the size
+  EXPECT_FALSE(CombineSegmentRoots(6, std::vector{seg(0, 6, {4, 4})}).ok());     // past the size
+  EXPECT_FALSE(CombineSegmentRoots(4, std::vector{seg(0, 4, {0, 4})}).ok());
+  {
+    auto none = seg(0, 6);
+    none.blocks.clear();
+    EXPECT_FALSE(CombineSegmentRoots(6, std::vector{none}).ok());
+  }
+  EXPECT_FALSE(CombineSegmentRoots(uint64_t{1} << 21, std::vector{seg(0, uint64_t{1} << 21, {uint64_t{1} << 20, uint64_t{1} << 20})}).ok());
 }
 
 struct Shape {
@@ -127,6 +187,8 @@ struct Shape {
   uint32_t k;
   uint64_t max_seg;
   std::vector<size_t> excluded;
+  uint64_t block = kDefaultBlockLeaves;
+  uint32_t version = kTallyVersion;
 };
 
 class TallyRoundTrip : public ::testing::TestWithParam<Shape> {};
@@ -135,9 +197,16 @@ TEST_P(TallyRoundTrip, HonestTallyVerifies) {
   const Shape& shape = GetParam();
   stark::SeededRandom rng(TestSeed() + shape.n);
   const auto leaves = RandomLeaves(shape.n, shape.k, rng, shape.excluded);
-  auto proof = ProveTally(MakeInput(leaves, shape.k, shape.max_seg), TallyProofOptions(), rng);
+  auto proof = ProveTally(MakeInput(leaves, shape.k, shape.max_seg, shape.block, shape.version),
+                          TallyProofOptions(), rng);
   ASSERT_TRUE(proof.ok()) << proof.status().message();
   const TallyStatement& st = proof->statement;
+  EXPECT_EQ(st.version, shape.version);
+  for (const SegmentStatement& seg : st.segments) {
+    auto p = stark::DeserializeProof(proof->segments[&seg - st.segments.data()]);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->air_name, TallyAirName(shape.version));
+  }
   EXPECT_EQ(st.root, TreeRoot(leaves));
   EXPECT_EQ(st.tree_size, shape.n);
   std::vector<uint64_t> expect(shape.k, 0);
@@ -157,9 +226,15 @@ TEST_P(TallyRoundTrip, HonestTallyVerifies) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, TallyRoundTrip,
-    ::testing::Values(Shape{64, 5, 1 << 14, {}}, Shape{64, 5, 1 << 14, {17}},
+    ::testing::Values(Shape{64, 5, kDefaultMaxSegmentLeaves, {}}, Shape{64, 5, 1 << 14, {17}},
                       Shape{1, 2, 1 << 14, {}}, Shape{2, 3, 1 << 14, {0, 1}},
-                      Shape{7, 16, 1 << 14, {3}}, Shape{40, 5, 8, {9, 31}}));
+                      Shape{7, 16, 1 << 14, {3}}, Shape{40, 5, 8, {9, 31}},
+                      // Several blocks per segment: 3 of 4, then 4, 4, 2 and 1; 5 of 8 and 3 of 8;
+                      // an odd election in one segment (64 + 2 + 1).
+                      Shape{23, 3, 12, {0, 11, 12, 19, 22}, 4}, Shape{64, 5, 40, {8, 63}, 8},
+                      Shape{67, 4, kDefaultMaxSegmentLeaves, {66}},
+                      // Version 1, which bundles proven before 2026-11-22 carry.
+                      Shape{64, 5, 1 << 14, {17}, 1 << 14, 1}, Shape{40, 5, 8, {9, 31}, 8, 1}));
 
 class TallyTamper : public ::testing::Test {
  protected:
@@ -332,6 +407,104 @@ TEST_F(DishonestProver, AForgedNodeInputFails) {
   ExpectProofRejected(statement_, t);
 }
 
+// The same dishonest prover against a segment of blocks of 4, 4, 2 and 1 leaves (version 2):
+// 11, 11, 5 and 2 rows, the block's first leaf S and size M in the last two columns.
+class DishonestBlockProver : public DishonestProver {
+ protected:
+  void SetUp() override {
+    stark::SeededRandom rng(TestSeed() + 3);
+    leaves_ = RandomLeaves(11, 3, rng, {6});
+    auto st = ProveTally(MakeInput(leaves_, 3, 12, 4), TallyProofOptions(), rng);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    statement_ = st->statement;
+    ASSERT_EQ(statement_.segments.size(), 1u);
+    ASSERT_EQ(statement_.segments[0].blocks.size(), 4u);
+  }
+  static constexpr size_t kStart = TallyAir::kB + 2 * 3, kSize = kStart + 1;
+};
+
+TEST_F(DishonestBlockProver, TheHonestTraceVerifies) {
+  const stark::TraceColumns t = HonestTrace(statement_);
+  ASSERT_EQ(t.size(), kSize + 1);
+  ASSERT_EQ(t[0].size(), 29u);
+  EXPECT_EQ(t[kStart][10], Fp(0));
+  EXPECT_EQ(t[kStart][11], Fp(4));
+  EXPECT_EQ(t[TallyAir::kId][11], Fp(4));  // the second block starts again at heap id M
+  EXPECT_EQ(t[kSize][22], Fp(2));
+  EXPECT_EQ(t[kSize][27], Fp(1));          // the last block is one leaf: a C and an L row
+  EXPECT_EQ(t[TallyAir::kId][28], Fp(1));
+  EXPECT_TRUE(ProveAndVerify(statement_, t).ok());
+}
+
+TEST_F(DishonestBlockProver, BlockRootsInAnotherOrderFail) {
+  // Swap the first two blocks' roots and recompute the tree root from them: a consistent
+  // statement about a bulletin whose first eight leaves come in another order.
+  TallyStatement st = statement_;
+  std::swap(st.segments[0].blocks[0], st.segments[0].blocks[1]);
+  auto root = CombineSegmentRoots(st.tree_size, st.segments);
+  ASSERT_TRUE(root.ok());
+  st.root = *root;
+  ExpectProofRejected(st, HonestTrace(statement_));
+}
+
+TEST_F(DishonestBlockProver, BlocksRunTogetherFail) {
+  // The first two blocks labelled as one (S = 0, M = 4 on all their rows): the wiring
+  // product then pairs ids across them and the second block's root is not left over.
+  stark::TraceColumns t = HonestTrace(statement_);
+  for (size_t r = 11; r < 22; ++r) t[kStart][r] = Fp(0);
+  ExpectProofRejected(statement_, t);
+}
+
+TEST_F(DishonestBlockProver, AWrongBlockSizeFails) {
+  // The block of 2 claims M = 4 on its rows: the statement says 2.
+  stark::TraceColumns t = HonestTrace(statement_);
+  for (size_t r = 22; r < 27; ++r) t[kSize][r] = Fp(4);
+  ExpectProofRejected(statement_, t);
+}
+
+TEST_F(DishonestBlockProver, AForgedLeafInTheLastBlockFails) {
+  stark::TraceColumns t = HonestTrace(statement_);
+  t[TallyAir::kIn + 2][28] = t[TallyAir::kIn + 2][28] + Fp::One();  // leaf 10's L row input
+  ExpectProofRejected(statement_, t);
+}
+
+TEST_F(DishonestBlockProver, MovingAnExclusionAcrossBlocksFails) {
+  // Leaf 6 (block 1, local leaf 2) is excluded. Relabel block 1 as starting at leaf 0: its
+  // flagged row then names segment index 2, not 6.
+  stark::TraceColumns t = HonestTrace(statement_);
+  for (size_t r = 11; r < 22; ++r) t[kStart][r] = Fp(0);
+  ExpectProofRejected(statement_, t);
+}
+
+TEST(TallyVersions, AVersion1StatementTakesOnlyVersion1Segments) {
+  stark::SeededRandom rng(TestSeed() + 4);
+  const auto leaves = RandomLeaves(40, 3, rng, {2});
+  auto v1 = ProveTally(MakeInput(leaves, 3, 16, 16, 1), TallyProofOptions(), rng);
+  auto v2 = ProveTally(MakeInput(leaves, 3, 16, 16, 2), TallyProofOptions(), rng);
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  ASSERT_TRUE(VerifyTally(v1->statement, v1->segments, {}).ok());
+  ASSERT_TRUE(VerifyTally(v2->statement, v2->segments, {}).ok());
+  // The same segments: the statements differ only in their version.
+  TallyStatement relabelled = v1->statement;
+  relabelled.version = 2;
+  EXPECT_EQ(relabelled, v2->statement);
+  // Proofs of one version do not verify under the other.
+  const Status a = VerifyTally(v1->statement, v2->segments, {});
+  EXPECT_FALSE(a.ok());
+  EXPECT_NE(a.message().find("vaultproof-tally-v2"), std::string::npos) << a.message();
+  EXPECT_FALSE(VerifyTally(v2->statement, v1->segments, {}).ok());
+  // A version 1 statement holds one block per segment.
+  TallyStatement multi = v2->statement;
+  multi.version = 1;
+  multi.segments[0].blocks = {BlockRoot{8, HashOut{}}, BlockRoot{8, HashOut{}}};
+  const Status m = CheckTallyStatement(multi);
+  EXPECT_FALSE(m.ok());
+  EXPECT_NE(m.message().find("one block"), std::string::npos) << m.message();
+  TallyStatement unknown = v2->statement;
+  unknown.version = 3;
+  EXPECT_FALSE(CheckTallyStatement(unknown).ok());
+}
+
 TEST(TallyZeroKnowledge, NoOpenedValueIsAPrivateCell) {
   stark::SeededRandom rng(TestSeed() + 2);
   const auto leaves = RandomLeaves(32, 5, rng);
@@ -361,34 +534,64 @@ TEST(TallyZeroKnowledge, NoOpenedValueIsAPrivateCell) {
 }
 
 TEST(TallyAirPublicInputs, MalformedInputsAreRefused) {
+  // Version 2: [2, k, offset, F, e (3), config (4), F x (m_j, root_j (4)), counts (k), |x|,
+  // x...].
   const auto good = SegmentInputsFor(2, 4, {3, 0}, {2});
   ASSERT_TRUE(TallyAir::FromPublicInputs(good).ok());
-  auto with = [&](size_t i, uint64_t v) {
-    auto p = good;
+  auto with = [](std::vector<Fp> p, size_t i, uint64_t v) {
     p[i] = Fp(v);
     return TallyAir::FromPublicInputs(p).ok();
   };
-  EXPECT_FALSE(with(0, 2));            // version
-  EXPECT_FALSE(with(1, 1));            // one choice
-  EXPECT_FALSE(with(1, 17));           // too many choices
-  EXPECT_FALSE(with(2, 2));            // unaligned offset
-  EXPECT_FALSE(with(3, 3));            // not a power of two
-  EXPECT_FALSE(with(3, 0));
-  EXPECT_FALSE(with(4, uint64_t{1} << 60));  // election limb out of range
-  EXPECT_FALSE(with(15, 4));           // counts exceed the size
-  EXPECT_FALSE(with(17, 2));           // excluded count vs indices
-  EXPECT_FALSE(with(18, 9));           // excluded index outside
+  EXPECT_FALSE(with(good, 0, 3));            // version
+  EXPECT_FALSE(with(good, 0, 0));
+  EXPECT_FALSE(with(good, 1, 1));            // one choice
+  EXPECT_FALSE(with(good, 1, 17));           // too many choices
+  EXPECT_FALSE(with(good, 2, 2));            // unaligned offset
+  EXPECT_FALSE(with(good, 3, 0));            // no blocks
+  EXPECT_FALSE(with(good, 3, 2));            // two blocks, one given
+  EXPECT_FALSE(with(good, 4, uint64_t{1} << 60));  // election limb out of range
+  EXPECT_FALSE(with(good, 11, 3));           // a block size not a power of two
+  EXPECT_FALSE(with(good, 11, 0));
+  EXPECT_FALSE(with(good, 11, uint64_t{1} << 21));
+  EXPECT_FALSE(with(good, 16, 5));           // counts exceed the size
+  EXPECT_FALSE(with(good, 18, 2));           // excluded count vs indices
+  EXPECT_FALSE(with(good, 19, 9));           // excluded index outside
   auto p = good;
   p.pop_back();
   EXPECT_FALSE(TallyAir::FromPublicInputs(p).ok());
   EXPECT_FALSE(TallyAir::FromPublicInputs(std::span<const Fp>()).ok());
+
+  // Several blocks: 4, 2 and 1 leaves; each aligned to its size.
+  const auto three = SegmentInputsFor(2, 7, {3, 3}, {5}, 2, {4, 2, 1});
+  auto air = TallyAir::FromPublicInputs(three);
+  ASSERT_TRUE(air.ok()) << air.status().message();
+  EXPECT_EQ(air->size(), 7u);
+  EXPECT_EQ(air->TraceRows(), 18u);
+  EXPECT_EQ(air->MainWidth(), TallyAir::kB + 2 * 2 + 2);
+  EXPECT_FALSE(with(three, 29, 7));          // excluded index past the last block
+  EXPECT_FALSE(TallyAir::FromPublicInputs(SegmentInputsFor(2, 6, {6, 0}, {}, 2, {2, 4})).ok());  // unaligned
+  EXPECT_TRUE(TallyAir::FromPublicInputs(SegmentInputsFor(2, 3, {3, 0}, {}, 2, {1, 1, 1})).ok());
+
+  // Version 1: [1, k, offset, m, e (3), config (4), root (4), counts (k), |x|, x...].
+  const auto v1 = SegmentInputsFor(2, 4, {3, 0}, {2}, 1);
+  auto air1 = TallyAir::FromPublicInputs(v1);
+  ASSERT_TRUE(air1.ok()) << air1.status().message();
+  EXPECT_EQ(air1->Name(), kTallyAirNameV1);
+  EXPECT_EQ(air1->MainWidth(), TallyAir::kB + 2 * 2);
+  EXPECT_FALSE(with(v1, 3, 3));
+  EXPECT_FALSE(with(v1, 4, uint64_t{1} << 60));
+  EXPECT_FALSE(with(v1, 15, 5));
+  EXPECT_FALSE(with(v1, 17, 2));
+  EXPECT_FALSE(with(v1, 18, 9));
 }
 
 // The prover evaluates the grand-product constraints eight rows at a time
 // (EvaluateAuxPacked); the verifier evaluates EvaluateAux at one point. They must agree lane
 // by lane on any frame, not only on honest rows.
 TEST(TallyAirAux, PackedEvaluationMatchesOneRowAtATime) {
-  auto air = TallyAir::FromPublicInputs(SegmentInputsFor(3, 8, {3, 2, 1}, {2, 5}));
+ for (const uint32_t version : {1u, 2u}) {
+  auto air = TallyAir::FromPublicInputs(
+      SegmentInputsFor(3, 8, {3, 2, 1}, {2, 5}, version, version == 2 ? std::vector<uint64_t>{4, 2, 2} : std::vector<uint64_t>{}));
   ASSERT_TRUE(air.ok()) << air.status().message();
   std::mt19937_64 rng(TestSeed() + 41);
   auto rand_fp = [&] { return Fp(rng() % Fp::kModulus); };
@@ -446,6 +649,7 @@ TEST(TallyAirAux, PackedEvaluationMatchesOneRowAtATime) {
       for (size_t k = 0; k < q; ++k) ASSERT_EQ(packed[k].Lane(j), out[k]) << "constraint " << k << " lane " << j;
     }
   }
+ }
 }
 
 TEST(SegmentProofContainer, MalformedBytesAreRefused) {

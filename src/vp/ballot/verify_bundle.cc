@@ -384,9 +384,15 @@ Outcome ProofVerifies(const Docs& d) {
 Outcome VerifierVersion(const Docs& d) {
   if (auto m = Missing(d.manifest)) return *m;
   const std::string& v = d.manifest.value->verifier_version;
-  if (v != kTallyAirName) {
-    return Fail("the manifest asks for verifier \"" + v + "\", this is \"" +
-                std::string(kTallyAirName) + "\"");
+  if (v != kTallyAirNameV1 && v != kTallyAirNameV2) {
+    return Fail("the manifest asks for verifier \"" + v + "\", this one is \"" + std::string(kTallyAirNameV1) +
+                "\" and \"" + std::string(kTallyAirNameV2) + "\"");
+  }
+  if (auto m = Missing(d.statement)) return *m;
+  const std::string_view want = TallyAirName(d.statement.value->version);
+  if (v != want) {
+    return Fail("the manifest asks for verifier \"" + v + "\", the statement is version " +
+                std::to_string(d.statement.value->version) + " (\"" + std::string(want) + "\")");
   }
   if (auto m = Missing(d.proofs)) return *m;
   const std::vector<Bytes>& proofs = *d.proofs.value;
@@ -395,12 +401,12 @@ Outcome VerifierVersion(const Docs& d) {
     if (!p.ok()) {
       return Fail("segment proof " + std::to_string(i) + " is malformed: " + p.status().message());
     }
-    if (p->air_name != kTallyAirName) {
+    if (p->air_name != v) {
       return Fail("segment proof " + std::to_string(i) + " is for AIR \"" + p->air_name +
-                  "\", not \"" + std::string(kTallyAirName) + "\"");
+                  "\", not \"" + v + "\"");
     }
   }
-  return Pass("the manifest and every segment proof are for " + std::string(kTallyAirName));
+  return Pass("the manifest and every segment proof are for " + v);
 }
 
 Outcome ConfigHashMatches(const Docs& d) {

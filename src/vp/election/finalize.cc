@@ -393,6 +393,7 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
   // and one job per segment (docs/tally_proof.md, "Segments as jobs"): any worker of any
   // gateway sharing the store takes them; the last one to finish queues the assembly.
   input->max_segment_leaves = options_.max_segment_leaves;
+  input->block_leaves = options_.block_leaves;
   if (!options_.image.binary_path.empty()) {
     // Checked here too, so an unsigned image fails the execution before any work is queued.
     const Status image = prover::CheckProverImage(options_.image);
@@ -408,6 +409,7 @@ store::JobResult FinalizeService::Run(store::JobContext& job) {
     part.config_hash = input->config_hash;
     part.num_choices = input->num_choices;
     part.offset = seg.offset;
+    for (const ballot::BlockRoot& b : seg.blocks) part.blocks.push_back(b.size);
     part.leaves.assign(input->leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset),
                        input->leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset + seg.size));
     std::string text = prover::EncodeProverInput(part);

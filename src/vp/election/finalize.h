@@ -53,7 +53,10 @@ struct FinalizeOptions {
   // segment. A fresh image paid 1-2 s of first-touch memory per 2^14-vote segment here.
   bool prover_sessions = true;
   int prover_idle_exit_ms = 60'000;
+  // Segments: runs of blocks of block_leaves (a power of two), at most max_segment_leaves
+  // leaves each (ballot::SegmentLayout).
   uint64_t max_segment_leaves = ballot::kDefaultMaxSegmentLeaves;
+  uint64_t block_leaves = ballot::kDefaultBlockLeaves;
   int64_t object_ttl_ms = 24 * 3600 * 1000;  // bundles and private inputs expire after this
   SecureBuffer seal_key;                     // 32 bytes: seals the private input objects
 };

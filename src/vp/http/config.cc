@@ -91,6 +91,7 @@ const std::vector<Key>& Keys() {
       S("ballot", "prover_binary", &GatewayConfig::ballot_prover_binary),
       S("ballot", "prover_release_public_key", &GatewayConfig::ballot_prover_release_public_key),
       I("ballot", "max_segment_leaves", &GatewayConfig::ballot_max_segment_leaves),
+      I("ballot", "segment_block_leaves", &GatewayConfig::ballot_segment_block_leaves),
       B("ballot", "prover_sessions", &GatewayConfig::ballot_prover_sessions),
       I("ballot", "prover_idle_exit_ms", &GatewayConfig::ballot_prover_idle_exit_ms),
       I("ballot", "finalize_limit_per_ip", &GatewayConfig::ballot_finalize_limit_per_ip),
@@ -338,9 +339,11 @@ Status Validate(const GatewayConfig& cfg) {
   if (cfg.ballot_prover_idle_exit_ms < 1000 || cfg.ballot_prover_idle_exit_ms > 86'400'000) {
     return InvalidArgumentError("config: ballot.prover_idle_exit_ms must be 1000..86400000");
   }
-  if (cfg.ballot_max_segment_leaves < 1 || cfg.ballot_max_segment_leaves > (int64_t{1} << 20) ||
-      (cfg.ballot_max_segment_leaves & (cfg.ballot_max_segment_leaves - 1)) != 0)
-    return InvalidArgumentError("config: ballot.max_segment_leaves must be a power of two <= 1048576");
+  if (cfg.ballot_max_segment_leaves < 1 || cfg.ballot_max_segment_leaves > (int64_t{1} << 20))
+    return InvalidArgumentError("config: ballot.max_segment_leaves must be 1..1048576");
+  if (cfg.ballot_segment_block_leaves < 1 || cfg.ballot_segment_block_leaves > (int64_t{1} << 20) ||
+      (cfg.ballot_segment_block_leaves & (cfg.ballot_segment_block_leaves - 1)) != 0)
+    return InvalidArgumentError("config: ballot.segment_block_leaves must be a power of two <= 1048576");
   if (!cfg.ballot_prover_release_public_key.empty() && cfg.ballot_prover_release_public_key.size() != 64)
     return InvalidArgumentError("config: ballot.prover_release_public_key must be 64 hex digits");
   if (cfg.ballot_finalize_limit_per_ip < 0 || cfg.ballot_finalize_global_per_hour < 0 ||

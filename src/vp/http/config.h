@@ -101,7 +101,10 @@ struct GatewayConfig {
   // The release key's Ed25519 public key (hex) that must sign the prover image; "" = a dev
   // key made under data_dir that signs the local prover at start (never for production).
   std::string ballot_prover_release_public_key;
-  int64_t ballot_max_segment_leaves = 16384;
+  // Tally segments: runs of blocks of segment_block_leaves leaves, at most max_segment_leaves
+  // leaves each (21 blocks of 1024 fill a 2^16-row trace to 98%; docs/tally_proof.md).
+  int64_t ballot_max_segment_leaves = 21504;
+  int64_t ballot_segment_block_leaves = 1024;
   bool ballot_prover_sessions = true;          // warm `vaultproof-prover serve` images
   int64_t ballot_prover_idle_exit_ms = 60000;  // an idle warm image exits after this
   int64_t ballot_finalize_limit_per_ip = 50;       // per 24 h

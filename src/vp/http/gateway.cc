@@ -1830,6 +1830,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayConfig& config) 
     fo.async = config.ballot_finalize_mode == "async";
     fo.sync_timeout_ms = config.ballot_finalize_timeout_ms;
     fo.max_segment_leaves = static_cast<uint64_t>(config.ballot_max_segment_leaves);
+    fo.block_leaves = static_cast<uint64_t>(config.ballot_segment_block_leaves);
     fo.prover_sessions = config.ballot_prover_sessions;
     fo.prover_idle_exit_ms = static_cast<int>(config.ballot_prover_idle_exit_ms);
     fo.seal_key = std::move(objects_key);

@@ -114,6 +114,17 @@ TEST_F(ProverImageTest, AWholeElectionIsProvenSegmentBySegment) {
   const Status v = ballot::VerifyTally(proof->statement, proof->segments, {});
   EXPECT_TRUE(v.ok()) << v.message();
 
+  // Blocks of 2, up to 4 leaves a segment: [0,4) is two blocks, [4,6) and [6,7) a segment of
+  // two blocks of different sizes.
+  auto blocks = ProveTallyWithImage(in, image_, {}, 4, 2);
+  ASSERT_TRUE(blocks.ok()) << blocks.status().message();
+  ASSERT_EQ(blocks->statement.segments.size(), 2u);
+  EXPECT_EQ(blocks->statement.segments[0].blocks.size(), 2u);
+  ASSERT_EQ(blocks->statement.segments[1].blocks.size(), 2u);
+  EXPECT_EQ(blocks->statement.segments[1].blocks[1].size, 1u);
+  const Status vb = ballot::VerifyTally(blocks->statement, blocks->segments, {});
+  EXPECT_TRUE(vb.ok()) << vb.message();
+
   fs::remove(image_.SignaturePath());
   auto unsigned_run = ProveTallyWithImage(in, image_, {}, 2);
   ASSERT_FALSE(unsigned_run.ok());

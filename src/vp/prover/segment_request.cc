@@ -29,10 +29,18 @@ StatusOr<std::string> GetString(const json& obj, const char* key, std::string_vi
 }  // namespace
 
 std::string EncodeProverInput(const ProverInput& input) {
-  std::string out = "{\"version\":1,\"electionId\":\"" + ballot::FormatElectionId(input.election_id) +
+  std::string out = "{\"version\":" + std::to_string(input.version) + ",\"electionId\":\"" +
+                    ballot::FormatElectionId(input.election_id) +
                     "\",\"configHash\":\"" + ballot::FormatHash(input.config_hash) +
                     "\",\"numChoices\":" + std::to_string(input.num_choices) +
-                    ",\"offset\":" + std::to_string(input.offset) + ",\"leaves\":[";
+                    ",\"offset\":" + std::to_string(input.offset);
+  if (input.version >= 2) {
+    out += ",\"blocks\":[";
+    if (input.blocks.empty()) out += std::to_string(input.leaves.size());
+    for (size_t j = 0; j < input.blocks.size(); ++j) out += (j > 0 ? "," : "") + std::to_string(input.blocks[j]);
+    out += "]";
+  }
+  out += ",\"leaves\":[";
   out.reserve(out.size() + input.leaves.size() * 180);
   for (size_t i = 0; i < input.leaves.size(); ++i) {
     const ballot::LeafWitness& l = input.leaves[i];
@@ -52,10 +60,31 @@ std::string EncodeProverInput(const ProverInput& input) {
 StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
   ASSIGN_OR_RETURN(json doc, ParseJsonStrict(text, "prover input", 8));
   if (!doc.is_object()) return InvalidArgumentError("prover input: expected a JSON object");
-  RETURN_IF_ERROR(CheckJsonKeys(doc, "prover input", {"version", "electionId", "configHash", "numChoices", "offset", "leaves"}));
   ASSIGN_OR_RETURN(uint64_t version, GetUint(doc, "version", "prover input"));
-  if (version != kProverInputVersion) return InvalidArgumentError("prover input: unsupported version");
+  if (version != 1 && version != 2) return InvalidArgumentError("prover input: unsupported version");
+  if (version == 1) {
+    RETURN_IF_ERROR(CheckJsonKeys(doc, "prover input", {"version", "electionId", "configHash", "numChoices", "offset", "leaves"}));
+  } else {
+    RETURN_IF_ERROR(CheckJsonKeys(doc, "prover input",
+                                  {"version", "electionId", "configHash", "numChoices", "offset", "blocks", "leaves"}));
+  }
   ProverInput in;
+  in.version = static_cast<uint32_t>(version);
+  if (version == 2) {
+    // Each a power of two; that they tile the leaves, aligned, is ComputeSegmentStatement's.
+    const json& blocks = doc["blocks"];
+    if (!blocks.is_array() || blocks.empty() || blocks.size() > kMaxInputLeaves) {
+      return InvalidArgumentError("prover input: \"blocks\" must be an array of 1..2^20 block sizes");
+    }
+    for (const json& b : blocks) {
+      if (!b.is_number_unsigned()) return InvalidArgumentError("prover input: a block size must be a non-negative integer");
+      const auto m = b.get<uint64_t>();
+      if (m == 0 || m > ballot::kMaxSegmentLeaves || (m & (m - 1)) != 0) {
+        return InvalidArgumentError("prover input: block sizes must be powers of two <= 2^20");
+      }
+      in.blocks.push_back(m);
+    }
+  }
   ASSIGN_OR_RETURN(std::string eid, GetString(doc, "electionId", "prover input"));
   ASSIGN_OR_RETURN(in.election_id, ballot::ParseElectionId(eid));
   ASSIGN_OR_RETURN(std::string cfg, GetString(doc, "configHash", "prover input"));

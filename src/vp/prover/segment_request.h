@@ -16,7 +16,9 @@
 
 namespace vp::prover {
 
-inline constexpr uint64_t kProverInputVersion = 1;
+// Version 2 inputs list the segment's block sizes and are proven with the version 2 tally
+// AIR; version 1 inputs (no blocks) are one block, proven with version 1.
+inline constexpr uint64_t kProverInputVersion = 2;
 // Leaves in one input: a whole segment of the largest size.
 inline constexpr uint64_t kMaxInputLeaves = ballot::kMaxSegmentLeaves;
 
@@ -25,11 +27,17 @@ struct ProverInput {
   ballot::HashOut config_hash{};
   uint32_t num_choices = 0;
   uint64_t offset = 0;  // index of leaves[0] in the bulletin
+  uint32_t version = kProverInputVersion;
+  // Version 2: the segment's block sizes (powers of two, each aligned to its size, adding up
+  // to the number of leaves); empty for one block of all of them (a whole election's input,
+  // which ProveTallyWithImage lays out itself, has none).
+  std::vector<uint64_t> blocks;
   std::vector<ballot::LeafWitness> leaves;
 };
 
-// {"version":1,"electionId":uuid,"configHash":hex,"numChoices":k,"offset":o,
+// {"version":2,"electionId":uuid,"configHash":hex,"numChoices":k,"offset":o,"blocks":[m...],
 //  "leaves":[{"commitment":hex,"choice":c,"rand":hex} | {"commitment":hex,"excluded":true}]}
+// (version 1: no "blocks").
 std::string EncodeProverInput(const ProverInput& input);
 // Strict: unknown or missing fields, wrong types, a counted leaf whose commitment does not
 // open, a choice out of range, or more than kMaxInputLeaves leaves are kInvalidArgument.

@@ -34,6 +34,24 @@ TEST(ProverInput, RoundTrips) {
   EXPECT_TRUE(back->leaves[2].excluded);
   EXPECT_EQ(back->leaves[3].choice, 3u);
   EXPECT_EQ(back->leaves[3].random, in.leaves[3].random);
+  EXPECT_EQ(back->version, 2u);
+  EXPECT_EQ(back->blocks, std::vector<uint64_t>{4});  // none is written as one block of all
+
+  ProverInput blocks = Sample();
+  blocks.blocks = {2, 1, 1};
+  auto three = DecodeProverInput(EncodeProverInput(blocks));
+  ASSERT_TRUE(three.ok()) << three.status().message();
+  EXPECT_EQ(three->blocks, (std::vector<uint64_t>{2, 1, 1}));
+
+  // Version 1 (no block size), as segment witnesses sealed before version 2 were.
+  ProverInput v1 = Sample();
+  v1.version = 1;
+  const std::string text = EncodeProverInput(v1);
+  EXPECT_EQ(text.find("blocks"), std::string::npos);
+  auto old = DecodeProverInput(text);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_EQ(old->version, 1u);
+  EXPECT_TRUE(old->blocks.empty());
 }
 
 TEST(ProverInput, MalformedDocumentsAreRefused) {
@@ -47,8 +65,17 @@ TEST(ProverInput, MalformedDocumentsAreRefused) {
   };
   const std::vector<std::string> bad = {
       "", "[]", "{", "null", good + "x",
-      replace("\"version\":1", "\"version\":2"),
-      replace("\"version\":1", "\"version\":\"1\""),
+      replace("\"version\":2", "\"version\":3"),
+      replace("\"version\":2", "\"version\":1"),  // version 1 has no block size
+      replace("\"version\":2", "\"version\":\"2\""),
+      replace("\"blocks\":[4],", ""),
+      replace("\"blocks\":[4]", "\"blocks\":[]"),
+      replace("\"blocks\":[4]", "\"blocks\":4"),
+      replace("\"blocks\":[4]", "\"blocks\":[3,1]"),
+      replace("\"blocks\":[4]", "\"blocks\":[0,4]"),
+      replace("\"blocks\":[4]", "\"blocks\":[2097152]"),
+      replace("\"blocks\":[4]", "\"blocks\":[-4]"),
+      replace("\"blocks\":[4]", "\"blocks\":[\"4\"]"),
       replace("\"numChoices\":5", "\"numChoices\":1"),
       replace("\"numChoices\":5", "\"numChoices\":17"),
       replace("\"numChoices\":5", "\"numChoices\":-5"),

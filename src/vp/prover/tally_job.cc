@@ -10,10 +10,11 @@ namespace vp::prover {
 StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, const ProverImage& image,
                                   const ProverRunOptions& run_options) {
   ASSIGN_OR_RETURN(ballot::SegmentStatement segment,
-                   ballot::ComputeSegmentStatement(input.offset, input.leaves, input.num_choices));
+                   ballot::ComputeSegmentStatement(input.offset, input.leaves, input.num_choices, input.blocks));
   // A segment's proof binds the election, the config and the number of choices besides the
   // segment's own statement; the rest of the whole statement is not its concern.
   ballot::TallyStatement context;
+  context.version = input.version;
   context.election_id = input.election_id;
   context.config_hash = input.config_hash;
   context.num_choices = input.num_choices;
@@ -38,7 +39,7 @@ StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, co
 
 StatusOr<ballot::TallyProof> ProveTallyWithImage(const ProverInput& input, const ProverImage& image,
                                                  const ProverRunOptions& run_options,
-                                                 uint64_t max_segment_leaves) {
+                                                 uint64_t max_segment_leaves, uint64_t block_leaves) {
   if (input.offset != 0) return InvalidArgumentError("prover input: a whole election starts at offset 0");
   ballot::TallyInput tally;
   tally.election_id = input.election_id;
@@ -46,6 +47,8 @@ StatusOr<ballot::TallyProof> ProveTallyWithImage(const ProverInput& input, const
   tally.num_choices = input.num_choices;
   tally.leaves = input.leaves;
   tally.max_segment_leaves = max_segment_leaves;
+  tally.version = input.version;
+  tally.block_leaves = block_leaves;
   ballot::TallyProof out;
   ASSIGN_OR_RETURN(out.statement, ballot::BuildTallyStatement(tally));
   // Check the image once up front, so an unsigned image fails before any work.
@@ -56,6 +59,10 @@ StatusOr<ballot::TallyProof> ProveTallyWithImage(const ProverInput& input, const
     part.config_hash = input.config_hash;
     part.num_choices = input.num_choices;
     part.offset = seg.offset;
+    part.version = input.version;
+    if (input.version >= 2) {
+      for (const ballot::BlockRoot& b : seg.blocks) part.blocks.push_back(b.size);
+    }
     part.leaves.assign(input.leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset),
                        input.leaves.begin() + static_cast<std::ptrdiff_t>(seg.offset + seg.size));
     const std::string request = EncodeProverInput(part);

@@ -28,6 +28,7 @@ StatusOr<Bytes> ProveSegmentInput(const ProverInput& input, ByteSpan encoded, co
 // (the ballot service runs segments as separate jobs instead: vp/election/finalize.h).
 StatusOr<ballot::TallyProof> ProveTallyWithImage(
     const ProverInput& input, const ProverImage& image, const ProverRunOptions& run_options,
-    uint64_t max_segment_leaves = ballot::kDefaultMaxSegmentLeaves);
+    uint64_t max_segment_leaves = ballot::kDefaultMaxSegmentLeaves,
+    uint64_t block_leaves = ballot::kDefaultBlockLeaves);
 
 }  // namespace vp::prover

@@ -70,15 +70,24 @@ export interface Manifest {
   verifierVersion: string;
 }
 
-export interface Segment {
-  counts: number[];
-  excluded: number[];
-  offset: number;
+// A segment of a version 2 statement is a run of blocks (complete subtrees), each with its
+// size and root; of a version 1 statement, one subtree and its root (docs/bundle_format.md).
+export interface Block {
   root: string;
   size: number;
 }
 
+export interface Segment {
+  blocks?: Block[];
+  counts: number[];
+  excluded: number[];
+  offset: number;
+  root?: string;
+  size: number;
+}
+
 export interface Statement {
+  version: number;  // 1 when public-input.json has no "version" key
   configHash: string;
   counted: number;
   counts: number[];
@@ -100,7 +109,8 @@ export interface Journal {
   treeSize: number;
 }
 
-export const TALLY_AIR_NAME = 'vaultproof-tally-v1';
+// The tally AIR of each statement version; this verifier takes both.
+export const TALLY_AIR_NAMES: Record<number, string> = { 1: 'vaultproof-tally-v1', 2: 'vaultproof-tally-v2' };
 export const MIN_SECURITY_BITS_FLOOR = 100;
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -285,7 +295,12 @@ export function readManifest(text: string): Manifest {
 export function readStatement(text: string): Statement {
   const f = 'public-input.json';
   const o = Obj.of(parseCanonical(text, f), f);
+  const version = o.has('version') ? o.uint('version') : 1;
+  if (o.has('version') && version !== 2) {
+    throw new BundleError(`${f}.version: ${version} is not 2 (version 1 has no version key)`);
+  }
   const s: Statement = {
+    version,
     configHash: o.hash('configHash'),
     counted: o.uint('counted'),
     counts: o.list('counts', uintItem),
@@ -300,9 +315,19 @@ export function readStatement(text: string): Statement {
         counts: so.list('counts', uintItem),
         excluded: strictlyIncreasing(so.list('excluded', uintItem), `${where}.excluded`),
         offset: so.uint('offset'),
-        root: so.hash('root'),
         size: so.uint('size'),
       };
+      if (version === 1) {
+        seg.root = so.hash('root');
+      } else {
+        seg.blocks = so.list('blocks', (b, bwhere) => {
+          const bo = Obj.of(b, bwhere);
+          const block: Block = { root: bo.hash('root'), size: bo.uint('size') };
+          bo.done();
+          return block;
+        });
+        if (seg.blocks.length === 0) throw new BundleError(`${where}.blocks: expected at least one block`);
+      }
       so.done();
       return seg;
     }),

@@ -7,7 +7,7 @@
 //   for await (const c of runChecks(input, report)) show(c);   // one check at a time
 import { msgRef, type MsgKey } from '../common/i18n';
 import {
-  BundleError, MIN_SECURITY_BITS_FLOOR, TALLY_AIR_NAME, readClose, readJournal, readManifest, readProofHeaders,
+  BundleError, MIN_SECURITY_BITS_FLOOR, TALLY_AIR_NAMES, readClose, readJournal, readManifest, readProofHeaders,
   readReceipt, readStatement, sameOptions,
   type Journal, type Manifest, type ReceiptJson, type SegmentProofHeader, type Statement, type SthJson,
 } from './bundle';
@@ -350,14 +350,19 @@ export async function* runChecks(input: CheckInput, facts: Facts): AsyncGenerato
       const m = missing(manifest);
       if (m) return m;
       const v = manifest.value!.verifierVersion;
-      if (v !== TALLY_AIR_NAME) return fail('d.version.manifest', { v, ours: TALLY_AIR_NAME });
+      const ours = Object.values(TALLY_AIR_NAMES).join('”, “');
+      if (!Object.values(TALLY_AIR_NAMES).includes(v)) return fail('d.version.manifest', { v, ours });
+      const ms = missing(statement);
+      if (ms) return ms;
+      const want = TALLY_AIR_NAMES[statement.value!.version];
+      if (v !== want) return fail('d.version.manifest', { v, ours: want });
       const mh = missing(headers);
       if (mh) return mh;
       for (let i = 0; i < headers.value!.length; ++i) {
         const air = headers.value![i].airName;
-        if (air !== TALLY_AIR_NAME) return fail('d.version.segment', { i, air, ours: TALLY_AIR_NAME });
+        if (air !== v) return fail('d.version.segment', { i, air, ours: v });
       }
-      return pass('d.version.pass', { ours: TALLY_AIR_NAME });
+      return pass('d.version.pass', { ours: v });
     },
 
     // The config hash recomputed in WebAssembly from the manifest's config (Poseidon2 over its
