@@ -63,6 +63,20 @@ for f in proof.bin public-input.json election-manifest.json close-statement.json
   done
 done
 
+# Version 1 bundles keep verifying: fixtures/bundle-v1-S0.zip was made on 2026-11-22 by the
+# last version 1 build (af57205: `vaultproof ballot simulate --bots 3 --scenario S0`).
+FIX=$(cd "$(dirname "$0")" && pwd)/fixtures
+check "verify version 1 S0" 0 "$BIN" ballot verify "$FIX/bundle-v1-S0.zip" --receipt "$FIX/receipt-v1-S0.json"
+expect_in_out "verify version 1 S0" '"id":"verifierVersion","status":"pass"'
+grep -q '"status":"fail"' "$dir/out" && { echo "FAIL verify version 1 S0 has a failing check"; fail=$((fail+1)); }
+for f in proof.bin public-input.json election-manifest.json; do
+  if "$TAMPER" "$FIX/bundle-v1-S0.zip" "$dir/t1.zip" "$f" 500 >/dev/null; then
+    check "flip version 1 $f" 1 "$BIN" ballot verify "$dir/t1.zip" --receipt "$FIX/receipt-v1-S0.json"
+  else
+    echo "FAIL tamper version 1 $f: the helper failed"; fail=$((fail+1))
+  fi
+done
+
 # Another voter's receipt, or a receipt edited, fails the voter's checks.
 check "foreign receipt" 1 "$BIN" ballot verify "$dir/S0.zip" --receipt "$dir/S2.receipt.json"
 expect_in_out "foreign receipt" '"id":"commitmentRecomputes","status":"fail"'
