@@ -15,6 +15,7 @@
 //   node web/tests/browser.mjs --bin-dir build/bin --web-root build/web
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { browserTest, launchChromium, startGateway, unzip, zip } from './harness.mjs';
 
 const { binDir, webRoot, chromiumPath, resultsDir, chromium, check, fail, finish } =
@@ -146,6 +147,15 @@ try {
   await page.setInputFiles('#bundle-file', corruptPath);
   const unreadable = await runOnOpenPage();
   check(unreadable.verdict.includes('unreadable'), 'a corrupt archive is unreadable', unreadable.verdict);
+
+  // ---- a version 1 bundle (tests/ballot/fixtures, made by the last version 1 build) ---------
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'ballot', 'fixtures');
+  await open('/verify');
+  await page.setInputFiles('#receipt-file', path.join(fixtures, 'receipt-v1-S0.json'));
+  await page.setInputFiles('#bundle-file', path.join(fixtures, 'bundle-v1-S0.zip'));
+  const v1 = await runOnOpenPage();
+  check(v1.failed.length === 0 && v1.verdict.includes('counted'), 'a version 1 bundle and its receipt verify',
+        { failed: v1.failed, verdict: v1.verdict });
 
   // ---- S1 and S3: the failing checks are named ----------------------------------------------
   await voteAndFinalize('S1', 0);

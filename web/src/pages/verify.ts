@@ -128,6 +128,16 @@ async function receiptObject(): Promise<unknown> {
   return loadReceipt();
 }
 
+// The election id of a bundle's statement, or null when it has none that reads.
+function electionOf(files: Map<string, Uint8Array>): string | null {
+  try {
+    const statement = JSON.parse(new TextDecoder().decode(files.get('public-input.json'))) as { electionId?: unknown };
+    return typeof statement.electionId === 'string' ? statement.electionId : null;
+  } catch {
+    return null;
+  }
+}
+
 // The evidence of the voter's vote against the closing tree, fetched from the log: the
 // inclusion proof of the vote and the consistency proof from the tree at cast. The checks
 // verify both; a refusal of the log is recorded as the reason the evidence is missing.
@@ -234,7 +244,11 @@ async function run(): Promise<void> {
     const notes: { inclusion?: string; consistency?: string } = {};
     const closeText = new TextDecoder().decode(files.get('close-statement.json'));
     const given = await receiptObject();
-    const receipt = given === null ? null : await attachEvidence(given, session, closeText, notes);
+    // The session's log holds evidence only for the session's own election: a bundle of
+    // another election (chosen from a file) keeps the evidence its receipt carries.
+    const receipt = given === null ? null
+      : await attachEvidence(given, session !== null && electionOf(files) === session.electionId ? session : null,
+                             closeText, notes);
     const announced: Announced | null = session && (fromServer || !bundleInput.files?.length)
       ? { electionId: session.electionId, electionConfigHash: session.electionConfigHash, logId: session.logId,
           choices: session.choices, botCount: session.botCount, logPublicKey: session.logPublicKey }
