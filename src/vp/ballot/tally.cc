@@ -254,10 +254,21 @@ StatusOr<TallyStatement> BuildTallyStatement(const TallyInput& input) {
   st.counts.assign(input.num_choices, 0);
   const std::span<const LeafWitness> all(input.leaves);
   const bool v1 = input.version == 1;
-  for (const SegmentShape& shape : SegmentLayout(n, input.max_segment_leaves,
-                                                 v1 ? input.max_segment_leaves : input.block_leaves, v1)) {
-    ASSIGN_OR_RETURN(SegmentStatement seg, ComputeSegmentStatement(shape.offset, all.subspan(shape.offset, shape.size),
-                                                                   input.num_choices, shape.blocks));
+  const std::vector<SegmentShape> shapes =
+      SegmentLayout(n, input.max_segment_leaves, v1 ? input.max_segment_leaves : input.block_leaves, v1);
+  // The segments' roots on every core (2^21 hashes for 2^20 leaves); the first error in
+  // leaf order is the answer.
+  std::vector<StatusOr<SegmentStatement>> segs(shapes.size(), InternalError("tally: segment not computed"));
+  const long long count = static_cast<long long>(shapes.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && n >= 4096)
+  for (long long k = 0; k < count; ++k) {
+    const SegmentShape& shape = shapes[static_cast<size_t>(k)];
+    segs[static_cast<size_t>(k)] = ComputeSegmentStatement(shape.offset, all.subspan(shape.offset, shape.size),
+                                                          input.num_choices, shape.blocks);
+  }
+  for (StatusOr<SegmentStatement>& one : segs) {
+    if (!one.ok()) return one.status();
+    SegmentStatement& seg = *one;
     for (size_t j = 0; j < seg.counts.size(); ++j) st.counts[j] += seg.counts[j];
     st.excluded.insert(st.excluded.end(), seg.excluded.begin(), seg.excluded.end());
     st.segments.push_back(std::move(seg));

@@ -46,6 +46,49 @@ template <typename E, typename H, typename B>
   return Encode(id, h, beta) + MulMain(start, beta5) + MulMain(size, beta6);
 }
 
+// Up to eight rows of the trace at once: row rows[j] (j < count) holds the permutation of
+// in[j], its 12 inputs and 118 S-box outputs written to columns kIn.. and kSbox..; out[j] is
+// its output. Lanes past count compute zeros and are not written.
+VP_STARK_SIMD_CLONES void FillRowsEight(stark::TraceColumns& t, const size_t* rows, size_t count,
+                                        const std::array<Fp, 12>* in, HashOut* out) {
+  using P = stark::Poseidon2<12>;
+  using stark::PackedFp;
+  const auto& c = P::GetConstants();
+  std::array<PackedFp, 12> s;
+  Fp lanes[8];
+  for (size_t i = 0; i < 12; ++i) {
+    for (size_t j = 0; j < 8; ++j) lanes[j] = j < count ? in[j][i] : Fp::Zero();
+    s[i] = PackedFp::Load(lanes);
+    for (size_t j = 0; j < count; ++j) t[TallyAir::kIn + i][rows[j]] = lanes[j];
+  }
+  auto put = [&](size_t col, const PackedFp& v) {
+    v.Store(lanes);
+    for (size_t j = 0; j < count; ++j) t[col][rows[j]] = lanes[j];
+  };
+  P::ExternalLinear(s);
+  size_t col = TallyAir::kSbox;
+  for (size_t r = 0; r < 4; ++r) {
+    for (size_t i = 0; i < 12; ++i) {
+      s[i] = stark::Pow7(s[i] + PackedFp(c.full[r][i]));
+      put(col++, s[i]);
+    }
+    P::ExternalLinear(s);
+  }
+  for (size_t r = 0; r < stark::kPoseidon2PartialRounds; ++r) {
+    s[0] = stark::Pow7(s[0] + PackedFp(c.partial[r]));
+    put(col++, s[0]);
+    P::InternalLinear(s);
+  }
+  for (size_t r = 4; r < 8; ++r) {
+    for (size_t i = 0; i < 12; ++i) {
+      s[i] = stark::Pow7(s[i] + PackedFp(c.full[r][i]));
+      put(col++, s[i]);
+    }
+    P::ExternalLinear(s);
+  }
+  for (size_t j = 0; j < count; ++j) out[j] = HashOut{s[0].Lane(j), s[1].Lane(j), s[2].Lane(j), s[3].Lane(j)};
+}
+
 }  // namespace
 
 TallyAir::TallyAir(const TallyAir& other)
@@ -177,36 +220,8 @@ std::vector<ConstraintInfo> TallyAir::AuxConstraints() const {
 
 stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
                                             stark::RandomSource& rng) const {
-  using P = stark::Poseidon2<12>;
   const size_t rows = TraceRows();
   stark::TraceColumns t = stark::ZeroColumns(MainWidth(), rows);
-  const auto& c = P::GetConstants();
-  auto fill_row = [&](size_t row, const std::array<Fp, 12>& in) {
-    std::array<Fp, 12> s = in;
-    for (size_t i = 0; i < 12; ++i) t[kIn + i][row] = in[i];
-    P::ExternalLinear(s);
-    size_t col = kSbox;
-    for (size_t r = 0; r < 4; ++r) {
-      for (size_t i = 0; i < 12; ++i) {
-        s[i] = stark::Pow7(s[i] + c.full[r][i]);
-        t[col++][row] = s[i];
-      }
-      P::ExternalLinear(s);
-    }
-    for (size_t r = 0; r < stark::kPoseidon2PartialRounds; ++r) {
-      s[0] = stark::Pow7(s[0] + c.partial[r]);
-      t[col++][row] = s[0];
-      P::InternalLinear(s);
-    }
-    for (size_t r = 4; r < 8; ++r) {
-      for (size_t i = 0; i < 12; ++i) {
-        s[i] = stark::Pow7(s[i] + c.full[r][i]);
-        t[col++][row] = s[i];
-      }
-      P::ExternalLinear(s);
-    }
-    return HashOut{s[0], s[1], s[2], s[3]};
-  };
   // The random source is drawn from in leaf order (the masks of excluded leaves) and the
   // running counts are prefix sums: both first, serially; then the rows, which are
   // independent for commitments and leaves and level by level for tree nodes, on all threads.
@@ -246,38 +261,50 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     t[SizeColumn()][row] = Fp(blocks_[j]);
   };
   std::vector<HashOut> heap(2 * total);
-  const long long num_leaves = static_cast<long long>(total);
+  // Eight leaves at a time: their C rows, then their L rows, as packed permutations.
+  const long long num_groups = static_cast<long long>((total + 7) / 8);
 #pragma omp parallel for schedule(static) if (total >= 256)
-  for (long long ii = 0; ii < num_leaves; ++ii) {
-    const auto i = static_cast<size_t>(ii);
-    const size_t blk = block_of[i], m = blocks_[blk], local = i - block_start[blk];
-    const LeafWitness& leaf = leaves[i];
-    const size_t rc = block_row[blk] + 2 * local, rl = rc + 1;
-    std::array<Fp, 12> in{};
-    in[0] = CommitTag();
-    for (size_t j = 0; j < 3; ++j) in[1 + j] = e_[j];
-    if (leaf.excluded) {
-      for (size_t j = 5; j < 10; ++j) in[j] = masks[i][j - 5];
-      t[kX][rc] = Fp::One();
-    } else {
-      const std::vector<Fp> r = BytesToLimbs(leaf.random);
-      in[4] = Fp(leaf.choice);
-      for (size_t j = 0; j < 5; ++j) in[5 + j] = r[j];
-      t[kB + leaf.choice][rc] = Fp::One();
+  for (long long gg = 0; gg < num_groups; ++gg) {
+    const size_t first = static_cast<size_t>(gg) * 8, count = std::min<size_t>(8, total - first);
+    std::array<std::array<Fp, 12>, 8> cin{}, lin{};
+    size_t crow[8], lrow[8];
+    HashOut unused[8], lout[8];
+    for (size_t j = 0; j < count; ++j) {
+      const size_t i = first + j;
+      const size_t blk = block_of[i], local = i - block_start[blk];
+      const LeafWitness& leaf = leaves[i];
+      crow[j] = block_row[blk] + 2 * local;
+      lrow[j] = crow[j] + 1;
+      std::array<Fp, 12>& in = cin[j];
+      in[0] = CommitTag();
+      for (size_t q = 0; q < 3; ++q) in[1 + q] = e_[q];
+      if (leaf.excluded) {
+        for (size_t q = 5; q < 10; ++q) in[q] = masks[i][q - 5];
+        t[kX][crow[j]] = Fp::One();
+      } else {
+        const std::vector<Fp> r = BytesToLimbs(leaf.random);
+        in[4] = Fp(leaf.choice);
+        for (size_t q = 0; q < 5; ++q) in[5 + q] = r[q];
+        t[kB + leaf.choice][crow[j]] = Fp::One();
+      }
+      lin[j][0] = LeafTag();
+      for (size_t q = 0; q < 4; ++q) lin[j][1 + q] = leaf.commitment[q];
+      t[kIsC][crow[j]] = Fp::One();
+      t[kIsL][lrow[j]] = Fp::One();
+      t[kId][crow[j]] = t[kId][lrow[j]] = Fp(static_cast<uint64_t>(blocks_[blk] + local));
+      for (size_t q = 0; q < k_; ++q) {
+        t[kB + k_ + q][crow[j]] = t[kB + k_ + q][lrow[j]] = Fp(running[i * k_ + q]);
+      }
+      set_block(crow[j], blk);
+      set_block(lrow[j], blk);
     }
-    fill_row(rc, in);
-    t[kIsC][rc] = Fp::One();
-    std::array<Fp, 12> lin{};
-    lin[0] = LeafTag();
-    for (size_t j = 0; j < 4; ++j) lin[1 + j] = leaf.commitment[j];
-    heap[2 * block_start[blk] + m + local] = fill_row(rl, lin);
-    t[kIsL][rl] = Fp::One();
-    t[kId][rc] = t[kId][rl] = Fp(static_cast<uint64_t>(m + local));
-    for (size_t j = 0; j < k_; ++j) {
-      t[kB + k_ + j][rc] = t[kB + k_ + j][rl] = Fp(running[i * k_ + j]);
+    FillRowsEight(t, crow, count, cin.data(), unused);
+    FillRowsEight(t, lrow, count, lin.data(), lout);
+    for (size_t j = 0; j < count; ++j) {
+      const size_t i = first + j, blk = block_of[i];
+      heap[2 * block_start[blk] + blocks_[blk] + (i - block_start[blk])] = lout[j];
     }
-    set_block(rc, blk);
-    set_block(rl, blk);
+    for (auto& in : cin) in.fill(Fp::Zero());  // the randoms' limbs
   }
   // Node h of a block of m leaves (heap order, children 2h and 2h + 1) is the block's row
   // 2m + (m - 1 - h). Height by height, every block's nodes of that height [m >> height,
@@ -291,24 +318,34 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
       const uint64_t lo = blocks_[j] >> height;
       for (uint64_t h = lo; h < 2 * lo; ++h) work.emplace_back(static_cast<uint32_t>(j), static_cast<uint32_t>(h));
     }
-    const long long count = static_cast<long long>(work.size());
-#pragma omp parallel for schedule(static) if (count >= 256)
-    for (long long ww = 0; ww < count; ++ww) {
-      const auto [blk, node] = work[static_cast<size_t>(ww)];
-      const size_t m = blocks_[blk];
-      const size_t row = block_row[blk] + 2 * m + (m - 1 - node);
-      HashOut* bheap = heap.data() + 2 * block_start[blk];
-      std::array<Fp, 12> in{};
-      in[0] = NodeTag();
-      for (size_t j = 0; j < 4; ++j) {
-        in[1 + j] = bheap[2 * node][j];
-        in[5 + j] = bheap[2 * node + 1][j];
+    // Eight nodes of this height at a time.
+    const long long groups = static_cast<long long>((work.size() + 7) / 8);
+#pragma omp parallel for schedule(static) if (work.size() >= 256)
+    for (long long gg = 0; gg < groups; ++gg) {
+      const size_t first = static_cast<size_t>(gg) * 8, count = std::min<size_t>(8, work.size() - first);
+      std::array<std::array<Fp, 12>, 8> nin{};
+      size_t nrow[8];
+      HashOut nout[8];
+      for (size_t j = 0; j < count; ++j) {
+        const auto [blk, node] = work[first + j];
+        const size_t m = blocks_[blk];
+        nrow[j] = block_row[blk] + 2 * m + (m - 1 - node);
+        const HashOut* bheap = heap.data() + 2 * block_start[blk];
+        nin[j][0] = NodeTag();
+        for (size_t q = 0; q < 4; ++q) {
+          nin[j][1 + q] = bheap[2 * node][q];
+          nin[j][5 + q] = bheap[2 * node + 1][q];
+        }
+        t[kId][nrow[j]] = Fp(static_cast<uint64_t>(node));
+        const uint64_t* totals = running.data() + (block_start[blk] + m - 1) * k_;
+        for (size_t q = 0; q < k_; ++q) t[kB + k_ + q][nrow[j]] = Fp(totals[q]);
+        set_block(nrow[j], blk);
       }
-      bheap[node] = fill_row(row, in);
-      t[kId][row] = Fp(static_cast<uint64_t>(node));
-      const uint64_t* totals = running.data() + (block_start[blk] + m - 1) * k_;
-      for (size_t j = 0; j < k_; ++j) t[kB + k_ + j][row] = Fp(totals[j]);
-      set_block(row, blk);
+      FillRowsEight(t, nrow, count, nin.data(), nout);
+      for (size_t j = 0; j < count; ++j) {
+        const auto [blk, node] = work[first + j];
+        heap[2 * block_start[blk] + node] = nout[j];
+      }
     }
   }
   return t;
