@@ -193,29 +193,40 @@ std::vector<ConstraintInfo> TallyAir::MainConstraints() const {
     for (size_t i = 0; i < n; ++i) cs.push_back({degree, d});
   };
   add(kNumSbox, 7, ConstraintDomain::kEveryRow);
-  add(5 + 2 * size_t{k_} + 2 + 6 + 8 + 4, 2, ConstraintDomain::kEveryRow);
-  add(2 + k_ + (version_ >= 2 ? 2 : 0), 1, ConstraintDomain::kFirstRow);
-  add(3, 2, ConstraintDomain::kTransition);
   if (version_ >= 2) {
+    add(5 + 6 + 8 + 4, 2, ConstraintDomain::kEveryRow);
+    add(4, 1, ConstraintDomain::kFirstRow);
+    add(3, 2, ConstraintDomain::kTransition);
     add(1, 4, ConstraintDomain::kTransition);
     add(1, 3, ConstraintDomain::kTransition);
     add(1, 2, ConstraintDomain::kTransition);
     add(2, 3, ConstraintDomain::kTransition);
     add(5, 2, ConstraintDomain::kTransition);
-  } else {
-    add(1, 3, ConstraintDomain::kTransition);
-    add(2, 2, ConstraintDomain::kTransition);
+    add(4, 3, ConstraintDomain::kTransition);
+    add(2, 1, ConstraintDomain::kLastRow);
+    return cs;
   }
+  add(5 + 2 * size_t{k_} + 2 + 6 + 8 + 4, 2, ConstraintDomain::kEveryRow);
+  add(2 + k_, 1, ConstraintDomain::kFirstRow);
+  add(3, 2, ConstraintDomain::kTransition);
+  add(1, 3, ConstraintDomain::kTransition);
+  add(2, 2, ConstraintDomain::kTransition);
   add(k_, 1, ConstraintDomain::kTransition);
   add(4, 3, ConstraintDomain::kTransition);
-  add(1 + (version_ >= 2 ? 1 : 4) + k_, 1, ConstraintDomain::kLastRow);
+  add(1 + 4 + k_, 1, ConstraintDomain::kLastRow);
   return cs;
 }
 
 std::vector<ConstraintInfo> TallyAir::AuxConstraints() const {
-  return {{1, ConstraintDomain::kFirstRow}, {4, ConstraintDomain::kTransition},
-          {4, ConstraintDomain::kLastRow},  {1, ConstraintDomain::kFirstRow},
-          {3, ConstraintDomain::kTransition}, {3, ConstraintDomain::kLastRow}};
+  std::vector<ConstraintInfo> cs = {{1, ConstraintDomain::kFirstRow}, {4, ConstraintDomain::kTransition},
+                                    {4, ConstraintDomain::kLastRow},  {1, ConstraintDomain::kFirstRow},
+                                    {3, ConstraintDomain::kTransition}, {3, ConstraintDomain::kLastRow}};
+  if (version_ >= 2) {
+    cs.push_back({1, ConstraintDomain::kFirstRow});
+    cs.push_back({2, ConstraintDomain::kTransition});
+    cs.push_back({1, ConstraintDomain::kLastRow});
+  }
+  return cs;
 }
 
 stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
@@ -243,16 +254,17 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     }
   }
   std::vector<std::array<Fp, 5>> masks(total);
-  std::vector<uint64_t> running(total * k_);  // counts after leaf i, choice j at i * k_ + j
+  // Version 1: counts after leaf i, choice j at i * k_ + j.
+  std::vector<uint64_t> running(v2 ? 0 : total * k_);
   {
     std::vector<uint64_t> counts(k_, 0);
     for (size_t i = 0; i < total; ++i) {
       if (leaves[i].excluded) {
         for (auto& v : masks[i]) v = rng.NextFp();
-      } else {
+      } else if (!v2 && leaves[i].choice < k_) {
         ++counts[leaves[i].choice];
       }
-      std::copy(counts.begin(), counts.end(), running.begin() + static_cast<std::ptrdiff_t>(i * k_));
+      if (!v2) std::copy(counts.begin(), counts.end(), running.begin() + static_cast<std::ptrdiff_t>(i * k_));
     }
   }
   auto set_block = [&](size_t row, size_t j) {
@@ -285,15 +297,17 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
         const std::vector<Fp> r = BytesToLimbs(leaf.random);
         in[4] = Fp(leaf.choice);
         for (size_t q = 0; q < 5; ++q) in[5 + q] = r[q];
-        t[kB + leaf.choice][crow[j]] = Fp::One();
+        if (!v2 && leaf.choice < k_) t[kB + leaf.choice][crow[j]] = Fp::One();
       }
       lin[j][0] = LeafTag();
       for (size_t q = 0; q < 4; ++q) lin[j][1 + q] = leaf.commitment[q];
       t[kIsC][crow[j]] = Fp::One();
       t[kIsL][lrow[j]] = Fp::One();
       t[kId][crow[j]] = t[kId][lrow[j]] = Fp(static_cast<uint64_t>(blocks_[blk] + local));
-      for (size_t q = 0; q < k_; ++q) {
-        t[kB + k_ + q][crow[j]] = t[kB + k_ + q][lrow[j]] = Fp(running[i * k_ + q]);
+      if (!v2) {
+        for (size_t q = 0; q < k_; ++q) {
+          t[kB + k_ + q][crow[j]] = t[kB + k_ + q][lrow[j]] = Fp(running[i * k_ + q]);
+        }
       }
       set_block(crow[j], blk);
       set_block(lrow[j], blk);
@@ -337,8 +351,10 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
           nin[j][5 + q] = bheap[2 * node + 1][q];
         }
         t[kId][nrow[j]] = Fp(static_cast<uint64_t>(node));
-        const uint64_t* totals = running.data() + (block_start[blk] + m - 1) * k_;
-        for (size_t q = 0; q < k_; ++q) t[kB + k_ + q][nrow[j]] = Fp(totals[q]);
+        if (!v2) {
+          const uint64_t* totals = running.data() + (block_start[blk] + m - 1) * k_;
+          for (size_t q = 0; q < k_; ++q) t[kB + k_ + q][nrow[j]] = Fp(totals[q]);
+        }
         set_block(nrow[j], blk);
       }
       FillRowsEight(t, nrow, count, nin.data(), nout);
@@ -357,8 +373,10 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
   const Fp2 beta5 = beta.Pow(5), beta6 = beta5 * beta;
   const size_t rows = TraceRows();
   const bool v2 = version_ >= 2;
-  stark::ExtTraceColumns aux(2, std::vector<Fp2>(rows));
+  stark::ExtTraceColumns aux(AuxWidth(), std::vector<Fp2>(rows));
   std::vector<Fp2> num(rows), den(rows), q(rows);
+  // Version 2: 1 / (delta - choice) on counted C rows (0 elsewhere).
+  std::vector<Fp2> pick(v2 ? rows : 0);
   // Per-row factors on all threads; the running products below are serial.
   const long long num_rows = static_cast<long long>(rows);
 #pragma omp parallel if (rows >= 1024)
@@ -389,6 +407,7 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
       }
       // The leaf's index in the segment (version 1: its heap id).
       q[r] = main[kX][r] == Fp::One() ? gamma - (v2 ? bs + id - bm : id) : Fp2::One();
+      if (v2) pick[r] = is_c && main[kX][r] != Fp::One() ? rand[3] - main[kIn + 4][r] : Fp2::Zero();
     }
   }
   stark::BatchInverse(std::span<Fp2>(den));
@@ -398,18 +417,24 @@ stark::ExtTraceColumns TallyAir::BuildAuxTrace(const stark::TraceColumns& main,
     aux[0][r + 1] = aux[0][r] * num[r] * den[r];
     aux[1][r + 1] = aux[1][r] * q[r];
   }
+  if (v2) {
+    // Zeros stay zero under BatchInverse (rows that are not counted C rows).
+    stark::BatchInverse(std::span<Fp2>(pick));
+    aux[2][0] = Fp2::Zero();
+    for (size_t r = 0; r + 1 < rows; ++r) aux[2][r + 1] = aux[2][r] + pick[r];
+  }
   return aux;
 }
 
 TallyAir::Products TallyAir::PublicProducts(std::span<const Fp2> rand) const {
-  const std::array<Fp2, 3> key = {rand[0], rand[1], rand[2]};
+  const std::array<Fp2, 4> key = {rand[0], rand[1], rand[2], rand.size() > 3 ? rand[3] : Fp2::Zero()};
   if (cache_ready_.load(std::memory_order_acquire) && cache_rand_ == key) return cache_value_;
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (cache_ready_.load(std::memory_order_relaxed) && cache_rand_ == key) return cache_value_;
   const Fp2 alpha = rand[0], beta = rand[1], gamma = rand[2];
   const Fp2 beta5 = beta.Pow(5), beta6 = beta5 * beta;
   const bool v2 = version_ >= 2;
-  Products p{Fp2::One(), Fp2::One()};
+  Products p{Fp2::One(), Fp2::One(), Fp2::Zero()};
   uint64_t start = 0;
   for (size_t j = 0; j < roots_.size(); ++j) {
     const Fp bs = v2 ? Fp(start) : Fp::Zero(), bm = v2 ? Fp(blocks_[j]) : Fp::Zero();
@@ -417,6 +442,11 @@ TallyAir::Products TallyAir::PublicProducts(std::span<const Fp2> rand) const {
     start += blocks_[j];
   }
   for (const uint64_t e : excluded_) p.excluded *= gamma - Fp(v2 ? e - offset_ : size_ + (e - offset_));
+  if (v2) {
+    for (size_t j = 0; j < counts_.size(); ++j) {
+      p.choices += Fp2(Fp(counts_[j])) * (rand[3] - Fp(static_cast<uint64_t>(j))).Inverse();
+    }
+  }
   cache_ready_.store(false, std::memory_order_relaxed);
   cache_rand_ = key;
   cache_value_ = p;
@@ -458,6 +488,14 @@ inline void TallyAir::EvalAux(const stark::Frame<F>& main, const stark::Frame<E>
   out[3] = w - one;
   out[4] = w_next - w * q;
   out[5] = w * q - pub.excluded;
+  if (v2) {
+    // Counted C rows add 1 / (delta - choice); the last row (a root) adds nothing.
+    const E v = aux.current[2], v_next = aux.next[2];
+    const E choice(cur[kIn + 4]);
+    out[6] = v;
+    out[7] = (v_next - v) * (E(rand[3]) - choice) - is_c * (one - x);
+    out[8] = v - pub.choices;
+  }
 }
 
 void TallyAir::EvaluateAux(const stark::Frame<Fp2>& main, const stark::Frame<Fp2>& aux,

@@ -8,9 +8,11 @@
 //   rows 2i, 2i+1   C (commitment of the block's leaf i) then L (its leaf hash), heap id m + i
 //   rows 2m ..      N (node hashes), heap ids m - 1 down to 1; the block's last row is its root
 // Columns: the 12 permutation inputs, the 118 S-box outputs (each one degree-7 constraint),
-// selectors is_c, is_l (is_n = 1 - is_c - is_l), the excluded flag x, the heap id, one-hot
-// choice bits b_0..b_{k-1}, running counts cnt_0..cnt_{k-1} and (version 2) the block's
-// first leaf S (in the segment) and size M. The row order is forced by transition
+// selectors is_c, is_l (is_n = 1 - is_c - is_l), the excluded flag x, the heap id, then
+// version 1: one-hot choice bits b_0..b_{k-1} and running counts cnt_0..cnt_{k-1}; version 2:
+// the block's first leaf S (in the segment) and size M, the counts being proven by a sum
+// over delta instead: sum over counted C rows of 1 / (delta - choice) = sum_j counts_j /
+// (delta - j), which also keeps every choice below k. The row order is forced by transition
 // constraints on the selectors, ids and blocks together with the fixed row count.
 // Tree wiring uses a grand product over challenges (alpha, beta): L and N rows produce
 // (S, M, id, output), N rows consume (S, M, 2 id, left) and (S, M, 2 id + 1, right); only
@@ -50,7 +52,8 @@ class TallyAir final : public stark::Air {
   static constexpr size_t kIsL = kIsC + 1;
   static constexpr size_t kX = kIsL + 1;
   static constexpr size_t kId = kX + 1;
-  static constexpr size_t kB = kId + 1;  // then k choice bits, k counts, S and M (v2)
+  // Version 1: k choice bits and k running counts from here; version 2: S and M.
+  static constexpr size_t kB = kId + 1;
 
   // Public inputs, in order (what SegmentPublicInputs produces):
   //   version 1: [1, num_choices k, offset, size m, e0, e1, e2, config hash (4), root (4),
@@ -62,7 +65,8 @@ class TallyAir final : public stark::Air {
   TallyAir(const TallyAir& other);
   TallyAir& operator=(const TallyAir&) = delete;
 
-  // leaves: exactly size() witnesses, already checked by the caller (tally.cc). rng fills the
+  // leaves: exactly size() witnesses, checked by the caller (tally.cc; a choice out of range
+  // only makes a trace that does not verify). rng fills the
   // unconstrained cells of excluded leaves.
   stark::TraceColumns GenerateTrace(std::span<const LeafWitness> leaves,
                                     stark::RandomSource& rng) const;
@@ -70,13 +74,13 @@ class TallyAir final : public stark::Air {
   uint64_t size() const { return size_; }
   uint32_t version() const { return version_; }
   // Version 2's columns: the block's first leaf in the segment, and its size.
-  size_t StartColumn() const { return kB + 2 * size_t{k_}; }
-  size_t SizeColumn() const { return kB + 2 * size_t{k_} + 1; }
+  size_t StartColumn() const { return kB; }
+  size_t SizeColumn() const { return kB + 1; }
 
   std::string Name() const override;
   std::vector<Fp> PublicInputs() const override { return pub_; }
   size_t TraceRows() const override { return static_cast<size_t>(3 * size_ - blocks_.size()); }
-  size_t MainWidth() const override { return kB + 2 * k_ + (version_ >= 2 ? 2 : 0); }
+  size_t MainWidth() const override { return version_ >= 2 ? kB + 2 : kB + 2 * size_t{k_}; }
   std::vector<stark::ConstraintInfo> MainConstraints() const override;
   void EvaluateMain(const stark::Frame<Fp>& f, std::span<const Fp>,
                     std::span<Fp> out) const override {
@@ -89,8 +93,8 @@ class TallyAir final : public stark::Air {
   bool HasPackedMain() const override { return true; }
   void EvaluateMainPacked(const stark::Frame<stark::PackedFp>& f, std::span<const stark::PackedFp>,
                           std::span<stark::PackedFp> out) const override;
-  size_t AuxWidth() const override { return 2; }
-  size_t NumAuxRandomElements() const override { return 3; }
+  size_t AuxWidth() const override { return version_ >= 2 ? 3 : 2; }
+  size_t NumAuxRandomElements() const override { return version_ >= 2 ? 4 : 3; }
   std::vector<stark::ConstraintInfo> AuxConstraints() const override;
   stark::ExtTraceColumns BuildAuxTrace(const stark::TraceColumns& main,
                                        std::span<const Fp2> rand) const override;
@@ -121,11 +125,12 @@ class TallyAir final : public stark::Air {
   // The permutation output lanes 0..3 of a row, from its last S-box columns.
   template <typename F>
   static std::array<F, 4> Output(std::span<const F> row);
-  // The products the last row's aux constraints equal, from the public inputs, cached per
-  // challenge triple: prod over the blocks j of (alpha - enc(S_j, m_j, 1, root_j)), and prod
-  // over excluded e of (gamma - its index) (version 1: gamma - (m + e - offset)).
+  // What the last row's aux constraints equal, from the public inputs, cached per challenge
+  // tuple: prod over the blocks j of (alpha - enc(S_j, m_j, 1, root_j)), prod over excluded e
+  // of (gamma - its index) (version 1: gamma - (m + e - offset)), and (version 2) sum over
+  // the choices j of counts_j / (delta - j).
   struct Products {
-    Fp2 roots, excluded;
+    Fp2 roots, excluded, choices;
   };
   Products PublicProducts(std::span<const Fp2> rand) const;
 
@@ -141,7 +146,7 @@ class TallyAir final : public stark::Air {
 
   mutable std::mutex cache_mu_;
   mutable std::atomic<bool> cache_ready_{false};
-  mutable std::array<Fp2, 3> cache_rand_{};
+  mutable std::array<Fp2, 4> cache_rand_{};
   mutable Products cache_value_{};
 };
 
@@ -199,17 +204,20 @@ inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
   out[o++] = is_c * is_l;
   out[o++] = x * x - x;
   out[o++] = (one - is_c) * x;
-  F bit_sum = x;
-  F choice = F();
-  for (size_t j = 0; j < k_; ++j) {
-    const F b = cur[kB + j];
-    out[o++] = b * b - b;
-    out[o++] = (one - is_c) * b;
-    bit_sum = bit_sum + b;
-    choice = choice + b * F(Fp(j));
+  const bool v2 = version_ >= 2;
+  if (!v2) {
+    F bit_sum = x;
+    F choice = F();
+    for (size_t j = 0; j < k_; ++j) {
+      const F b = cur[kB + j];
+      out[o++] = b * b - b;
+      out[o++] = (one - is_c) * b;
+      bit_sum = bit_sum + b;
+      choice = choice + b * F(Fp(j));
+    }
+    out[o++] = is_c * (bit_sum - one);
+    out[o++] = is_c * (cur[kIn + 4] - choice);
   }
-  out[o++] = is_c * (bit_sum - one);
-  out[o++] = is_c * (cur[kIn + 4] - choice);
   // Row inputs by kind.
   out[o++] = is_c * (cur[kIn] - F(CommitTag()));
   for (size_t i = 0; i < 3; ++i) out[o++] = is_c * (cur[kIn + 1 + i] - F(e_[i]));
@@ -223,9 +231,11 @@ inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
   // First row.
   // (Version 1's constraints keep their order: proofs made with it must still verify.)
   out[o++] = is_c - one;
-  out[o++] = version_ >= 2 ? id - cur[SizeColumn()] : id - F(Fp(size_));
-  for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - cur[kB + j];
-  if (version_ >= 2) {
+  out[o++] = v2 ? id - cur[SizeColumn()] : id - F(Fp(size_));
+  if (!v2) {
+    for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - cur[kB + j];
+  }
+  if (v2) {
     out[o++] = cur[StartColumn()];
     out[o++] = cur[SizeColumn()] - F(Fp(blocks_[0]));
   }
@@ -234,7 +244,7 @@ inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
   out[o++] = is_c * (one - n_is_l);
   out[o++] = is_c * (n_id - id);
   out[o++] = is_l * n_is_l;
-  if (version_ >= 2) {
+  if (v2) {
     // d = S' - S is 0 inside a block and M where the next block starts: only after a root
     // (id 1), at a C row with the next block's first leaf id (its M). Inside a block M stays.
     const F bs = cur[StartColumn()], bm = cur[SizeColumn()];
@@ -257,19 +267,23 @@ inline void TallyAir::Eval(const stark::Frame<F>& fr, std::span<F> out) const {
     out[o++] = is_n * (one - n_is_n);
     out[o++] = is_n * (n_id - id + one);
   }
-  for (size_t j = 0; j < k_; ++j) {
-    out[o++] = nxt[kB + k_ + j] - cur[kB + k_ + j] - nxt[kB + j];
+  if (!v2) {
+    for (size_t j = 0; j < k_; ++j) {
+      out[o++] = nxt[kB + k_ + j] - cur[kB + k_ + j] - nxt[kB + j];
+    }
   }
   for (size_t i = 0; i < 4; ++i) out[o++] = is_c * (one - x) * (nxt[kIn + 1 + i] - output[i]);
 
   // Last row. Version 2 checks the roots through the wiring product (EvalAux).
   out[o++] = id - one;
-  if (version_ >= 2) {
+  if (v2) {
     out[o++] = cur[StartColumn()] + cur[SizeColumn()] - F(Fp(size_));
   } else {
     for (size_t i = 0; i < 4; ++i) out[o++] = output[i] - F(roots_[0][i]);
   }
-  for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - F(Fp(counts_[j]));
+  if (!v2) {
+    for (size_t j = 0; j < k_; ++j) out[o++] = cur[kB + k_ + j] - F(Fp(counts_[j]));
+  }
 }
 
 }  // namespace vp::ballot

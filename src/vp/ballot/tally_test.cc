@@ -306,10 +306,11 @@ TEST_F(TallyTamper, AnEditedStatementIsRefused) {
 // choosing. The prover does not check the witness, so only the verifier stands in the way.
 class DishonestProver : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Make(kTallyVersion); }
+  void Make(uint32_t version) {
     stark::SeededRandom rng(TestSeed() + 1);
     leaves_ = RandomLeaves(8, 3, rng);
-    auto st = ProveTally(MakeInput(leaves_, 3, 1 << 14), TallyProofOptions(), rng);
+    auto st = ProveTally(MakeInput(leaves_, 3, 1 << 14, 1 << 14, version), TallyProofOptions(), rng);
     ASSERT_TRUE(st.ok());
     statement_ = st->statement;
   }
@@ -354,6 +355,64 @@ TEST_F(DishonestProver, ClaimingOtherCountsFails) {
 }
 
 TEST_F(DishonestProver, RecountingOneVoteInTheTraceFails) {
+  // Move leaf 0's choice to another, keep its commitment: the counts match the new claim but
+  // the commitment no longer opens.
+  TallyStatement st = statement_;
+  const uint32_t old = leaves_[0].choice, now = (old + 1) % 3;
+  st.counts[old] -= 1;
+  st.counts[now] += 1;
+  st.segments[0].counts = st.counts;
+  stark::TraceColumns t = HonestTrace(statement_);
+  t[TallyAir::kIn + 4][0] = Fp(now);
+  ExpectProofRejected(st, t);
+}
+
+TEST_F(DishonestProver, AChoiceOutOfRangeIsNotCounted) {
+  // A voter committed to choice 3 of 3 (0..2 are valid) and the prover counts it as choice
+  // 0: the commitment opens and the tree is the board's, but the sum over delta of the
+  // counted choices is not the one of the claimed counts.
+  leaves_[0].choice = 3;
+  leaves_[0].commitment = ComputeCommitment(TestElection(), 3, leaves_[0].random);
+  TallyStatement st = statement_;
+  std::vector<HashOut> commitments;
+  for (const auto& l : leaves_) commitments.push_back(l.commitment);
+  st.segments[0].blocks = {{8, CompleteTreeRoot(commitments)}};
+  st.root = TreeRoot(leaves_);
+  st.segments[0].counts = {0, 0, 0};
+  for (const auto& l : leaves_) ++st.segments[0].counts[std::min<uint32_t>(l.choice, 3) % 3];
+  st.counts = st.segments[0].counts;
+  ExpectProofRejected(st, HonestTrace(st));
+}
+
+TEST_F(DishonestProver, ASecretExclusionFails) {
+  // Mark leaf 2 excluded in the trace (drop its vote) while the statement claims none; give
+  // the statement the exclusion of another leaf, so that it stays consistent (counted +
+  // excluded = n) and only the proof can catch it.
+  TallyStatement st = statement_;
+  const uint32_t c = leaves_[2].choice;
+  st.counts[c] -= 1;
+  st.segments[0].counts = st.counts;
+  st.counted -= 1;
+  st.excluded = {6};
+  st.segments[0].excluded = {6};
+  st.excluded_commitment = ExcludedSetCommitment(st.excluded);
+  stark::TraceColumns t = HonestTrace(statement_);
+  t[TallyAir::kX][4] = Fp::One();
+  ExpectProofRejected(st, t);
+}
+
+// Version 1 (one-hot choice bits and running counts) against the same dishonest provers.
+class DishonestProverV1 : public DishonestProver {
+ protected:
+  void SetUp() override { Make(1); }
+};
+
+TEST_F(DishonestProverV1, TheHonestTraceVerifies) {
+  ASSERT_EQ(statement_.version, 1u);
+  EXPECT_TRUE(ProveAndVerify(statement_, HonestTrace(statement_)).ok());
+}
+
+TEST_F(DishonestProverV1, RecountingOneVoteInTheTraceFails) {
   // Move leaf 0's one-hot bit and choice to another choice, keep its commitment: the counts
   // match the new claim but the commitment no longer opens.
   TallyStatement st = statement_;
@@ -379,7 +438,7 @@ TEST_F(DishonestProver, SwappingALeafCommitmentFails) {
   ExpectProofRejected(statement_, t);
 }
 
-TEST_F(DishonestProver, ASecretExclusionFails) {
+TEST_F(DishonestProverV1, ASecretExclusionFails) {
   // Mark leaf 2 excluded in the trace (drop its vote) while the statement claims none.
   TallyStatement st = statement_;
   const uint32_t c = leaves_[2].choice;
@@ -420,7 +479,7 @@ class DishonestBlockProver : public DishonestProver {
     ASSERT_EQ(statement_.segments.size(), 1u);
     ASSERT_EQ(statement_.segments[0].blocks.size(), 4u);
   }
-  static constexpr size_t kStart = TallyAir::kB + 2 * 3, kSize = kStart + 1;
+  static constexpr size_t kStart = TallyAir::kB, kSize = kStart + 1;
 };
 
 TEST_F(DishonestBlockProver, TheHonestTraceVerifies) {
@@ -567,7 +626,8 @@ TEST(TallyAirPublicInputs, MalformedInputsAreRefused) {
   ASSERT_TRUE(air.ok()) << air.status().message();
   EXPECT_EQ(air->size(), 7u);
   EXPECT_EQ(air->TraceRows(), 18u);
-  EXPECT_EQ(air->MainWidth(), TallyAir::kB + 2 * 2 + 2);
+  EXPECT_EQ(air->MainWidth(), TallyAir::kB + 2);
+  EXPECT_EQ(air->AuxWidth(), 3u);
   EXPECT_FALSE(with(three, 29, 7));          // excluded index past the last block
   EXPECT_FALSE(TallyAir::FromPublicInputs(SegmentInputsFor(2, 6, {6, 0}, {}, 2, {2, 4})).ok());  // unaligned
   EXPECT_TRUE(TallyAir::FromPublicInputs(SegmentInputsFor(2, 3, {3, 0}, {}, 2, {1, 1, 1})).ok());
