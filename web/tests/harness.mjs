@@ -72,7 +72,8 @@ export async function browserTest(name, page, binaries) {
 // ---- the gateway ---------------------------------------------------------------------------
 
 // options.custody: start the kms and signer too (the console; slower), off by default;
-// options.extraToml: more settings (e.g. [ballot] bot_count). The answer has the gateway's
+// options.extraToml: more settings (e.g. [ballot] bot_count); VP_WORKER_THREADS sets
+// [worker] threads (default 2). The answer has the gateway's
 // base URL, its data dir, createKey(role) (the CLI's `api-key create`), and stop(), which
 // resolves to the gateway's exit code.
 export async function startGateway(binDir, webRoot, options = {}) {
@@ -83,7 +84,7 @@ export async function startGateway(binDir, webRoot, options = {}) {
 [custody]
 enabled = ${custody}
 [worker]
-threads = 2
+threads = ${Number(process.env.VP_WORKER_THREADS ?? 2)}
 [rate_limits]
 per_key_limit = 100000
 per_ip_limit = 100000

@@ -94,12 +94,12 @@ VP_STARK_SIMD_CLONES void FillRowsEight(stark::TraceColumns& t, const size_t* ro
 TallyAir::TallyAir(const TallyAir& other)
     : stark::Air(other),
       pub_(other.pub_),
+      version_(other.version_),
       k_(other.k_),
       offset_(other.offset_),
-      version_(other.version_),
       size_(other.size_),
-      blocks_(other.blocks_),
       e_(other.e_),
+      blocks_(other.blocks_),
       roots_(other.roots_),
       counts_(other.counts_),
       excluded_(other.excluded_) {}
