@@ -233,8 +233,8 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
                                             stark::RandomSource& rng) const {
   const size_t rows = TraceRows();
   stark::TraceColumns t = stark::ZeroColumns(MainWidth(), rows);
-  // The random source is drawn from in leaf order (the masks of excluded leaves) and the
-  // running counts are prefix sums: both first, serially; then the rows, which are
+  // The random source is drawn from in leaf order (the masks of excluded leaves) and version
+  // 1's running counts are prefix sums: both first, serially; then the rows, which are
   // independent for commitments and leaves and level by level for tree nodes, on all threads.
   // Block j starts at leaf S_j of the segment and row sum_{i<j} (3 m_i - 1); its heap (node
   // h of the block at 2 S_j + h) holds its nodes and leaves.
@@ -322,8 +322,8 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
   }
   // Node h of a block of m leaves (heap order, children 2h and 2h + 1) is the block's row
   // 2m + (m - 1 - h). Height by height, every block's nodes of that height [m >> height,
-  // 2m >> height) depend only on the height below. Node rows carry the running counts after
-  // the block's last leaf.
+  // 2m >> height) depend only on the height below. Version 1's node rows carry the running
+  // counts after the leaves.
   const uint64_t max_m = *std::max_element(blocks_.begin(), blocks_.end());
   std::vector<std::pair<uint32_t, uint32_t>> work;  // (block, node)
   for (uint64_t height = 1; (uint64_t{1} << height) <= max_m; ++height) {

@@ -508,7 +508,8 @@ TEST_F(DishonestBlockProver, BlockRootsInAnotherOrderFail) {
 
 TEST_F(DishonestBlockProver, BlocksRunTogetherFail) {
   // The first two blocks labelled as one (S = 0, M = 4 on all their rows): the wiring
-  // product then pairs ids across them and the second block's root is not left over.
+  // product then pairs ids across them and the second block's root is not left over, and
+  // the excluded leaf 6 (the second block's local leaf 2) would name segment index 2.
   stark::TraceColumns t = HonestTrace(statement_);
   for (size_t r = 11; r < 22; ++r) t[kStart][r] = Fp(0);
   ExpectProofRejected(statement_, t);
@@ -524,14 +525,6 @@ TEST_F(DishonestBlockProver, AWrongBlockSizeFails) {
 TEST_F(DishonestBlockProver, AForgedLeafInTheLastBlockFails) {
   stark::TraceColumns t = HonestTrace(statement_);
   t[TallyAir::kIn + 2][28] = t[TallyAir::kIn + 2][28] + Fp::One();  // leaf 10's L row input
-  ExpectProofRejected(statement_, t);
-}
-
-TEST_F(DishonestBlockProver, MovingAnExclusionAcrossBlocksFails) {
-  // Leaf 6 (block 1, local leaf 2) is excluded. Relabel block 1 as starting at leaf 0: its
-  // flagged row then names segment index 2, not 6.
-  stark::TraceColumns t = HonestTrace(statement_);
-  for (size_t r = 11; r < 22; ++r) t[kStart][r] = Fp(0);
   ExpectProofRejected(statement_, t);
 }
 
