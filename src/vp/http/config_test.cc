@@ -98,6 +98,21 @@ TEST(Config, ValidateChecksRanges) {
   }
   c.ballot_prover_idle_exit_ms = 1000;
   EXPECT_TRUE(Validate(c).ok());
+  // Tally segments: any leaf count up to 2^20; blocks a power of two.
+  for (const int64_t leaves : {int64_t{0}, int64_t{-1}, (int64_t{1} << 20) + 1}) {
+    c = GatewayConfig{};
+    c.ballot_max_segment_leaves = leaves;
+    EXPECT_FALSE(Validate(c).ok()) << leaves;
+  }
+  for (const int64_t block : {int64_t{0}, int64_t{3}, int64_t{1000}, int64_t{1} << 21}) {
+    c = GatewayConfig{};
+    c.ballot_segment_block_leaves = block;
+    EXPECT_FALSE(Validate(c).ok()) << block;
+  }
+  c = GatewayConfig{};
+  c.ballot_max_segment_leaves = 3 * 1024 + 5;
+  c.ballot_segment_block_leaves = 1;
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(Config, ParseListen) {
