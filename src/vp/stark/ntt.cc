@@ -44,8 +44,18 @@ const std::vector<Fp>& Twiddles(unsigned log_n, bool inverse) {
   return *slot;
 }
 
+const std::vector<uint32_t>& BitReversal(unsigned log_n);  // cached, defined below
+
 void BitReverse(std::span<Fp> v) {
   const size_t n = v.size();
+  if (n >= 2 && n <= (size_t{1} << 22)) {
+    // The cached table the LDE uses, instead of a bit-reversed counter per element.
+    const std::vector<uint32_t>& rev = BitReversal(Log2(n));
+    for (size_t i = 0; i < n; ++i) {
+      if (i < rev[i]) std::swap(v[i], v[rev[i]]);
+    }
+    return;
+  }
   for (size_t i = 0, j = 0; i < n; ++i) {
     if (i < j) std::swap(v[i], v[j]);
     // increment j as a bit-reversed counter
@@ -190,22 +200,11 @@ void TransformBitReversed(Fp* d, size_t n, const std::vector<Fp>& tw, const Fp* 
   }
 }
 
-// Forward: BitReversal's table is defined below.
-const std::vector<uint32_t>& BitReversal(unsigned log_n);
-
 void Transform(std::span<Fp> v, bool inverse) {
   const size_t n = v.size();
   if (n <= 1) return;
   const std::vector<Fp>& tw = Twiddles(Log2(n), inverse);
-  if (n <= (size_t{1} << 22)) {
-    // A cached table (as for the LDE) instead of a bit-reversed counter per element.
-    const std::vector<uint32_t>& rev = BitReversal(Log2(n));
-    for (size_t i = 0; i < n; ++i) {
-      if (i < rev[i]) std::swap(v[i], v[rev[i]]);
-    }
-  } else {
-    BitReverse(v);
-  }
+  BitReverse(v);
   TransformBitReversed(v.data(), n, tw);
 }
 
