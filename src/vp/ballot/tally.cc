@@ -34,6 +34,13 @@ void PutU32(Bytes& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
+std::vector<uint64_t> BlockSizes(const SegmentStatement& s) {
+  std::vector<uint64_t> sizes;
+  sizes.reserve(s.blocks.size());
+  for (const BlockRoot& b : s.blocks) sizes.push_back(b.size);
+  return sizes;
+}
+
 uint32_t GetU32(ByteSpan b, size_t at) {
   uint32_t v = 0;
   for (size_t i = 0; i < 4; ++i) v |= static_cast<uint32_t>(b[at + i]) << (8 * i);
@@ -68,6 +75,19 @@ std::vector<SegmentShape> SegmentLayout(uint64_t n, uint64_t max_segment_leaves,
   return out;
 }
 
+StatusOr<uint64_t> BlocksLeaves(uint64_t offset, std::span<const uint64_t> sizes) {
+  uint64_t total = 0;
+  for (const uint64_t b : sizes) {
+    if (!IsPowerOfTwo(b) || b > kMaxSegmentLeaves - total) {
+      return InvalidArgumentError("tally: blocks must be powers of two, at most 2^20 leaves in all");
+    }
+    // b divides 2^64, so the sum may wrap without changing the remainder.
+    if ((offset + total) % b != 0) return InvalidArgumentError("tally: a block is not aligned to its size");
+    total += b;
+  }
+  return total;
+}
+
 StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStatement> segments) {
   if (n == 0 || n > kMaxTreeSize) return InvalidArgumentError("tally: tree size must be 1..2^32");
   if (segments.empty()) return InvalidArgumentError("tally: no segments");
@@ -78,17 +98,14 @@ StatusOr<HashOut> CombineSegmentRoots(uint64_t n, std::span<const SegmentStateme
     if (s.blocks.empty() || s.size > kMaxSegmentLeaves) {
       return InvalidArgumentError("tally: " + Range(s) + " must be 1 to 2^20 leaves in blocks");
     }
-    uint64_t at = s.offset, sum = 0;
+    const StatusOr<uint64_t> covered = BlocksLeaves(s.offset, BlockSizes(s));
+    if (!covered.ok()) return InvalidArgumentError("tally: " + Range(s) + ": " + covered.status().message());
+    if (*covered != s.size) return InvalidArgumentError("tally: " + Range(s) + " size is not the sum of its blocks");
+    uint64_t at = s.offset;
     for (const BlockRoot& b : s.blocks) {
-      if (!IsPowerOfTwo(b.size) || b.size > kMaxSegmentLeaves - sum) {
-        return InvalidArgumentError("tally: " + Range(s) + " has a block that is not a power of two in size");
-      }
-      if (at % b.size != 0) return InvalidArgumentError("tally: " + Range(s) + " has a block not aligned to its size");
       by_offset[at] = &b;
       at += b.size;
-      sum += b.size;
     }
-    if (sum != s.size) return InvalidArgumentError("tally: " + Range(s) + " size is not the sum of its blocks");
     if (s.size > n - s.offset) return InvalidArgumentError("tally: " + Range(s) + " extends past the tree");
     next = s.offset + s.size;
   }
@@ -168,6 +185,8 @@ StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
     if (!IsPowerOfTwo(m)) return InvalidArgumentError("tally: segment size must be a power of two <= 2^20");
     blocks = whole;
   }
+  ASSIGN_OR_RETURN(const uint64_t covered, BlocksLeaves(offset, blocks));
+  if (covered != m) return InvalidArgumentError("tally: the blocks must add up to the segment");
   SegmentStatement s;
   s.offset = offset;
   s.size = m;
@@ -188,12 +207,9 @@ StatusOr<SegmentStatement> ComputeSegmentStatement(uint64_t offset,
   }
   uint64_t at = 0;
   for (const uint64_t b : blocks) {
-    if (!IsPowerOfTwo(b) || b > m - at) return InvalidArgumentError("tally: the blocks must be powers of two adding up to the segment");
-    if ((offset + at) % b != 0) return InvalidArgumentError("tally: a block is not aligned to its size");
     s.blocks.push_back({b, CompleteTreeRoot(std::span<const HashOut>(commitments).subspan(at, b))});
     at += b;
   }
-  if (at != m) return InvalidArgumentError("tally: the blocks must be powers of two adding up to the segment");
   return s;
 }
 
@@ -342,9 +358,9 @@ Status CheckTallyStatement(const TallyStatement& st) {
 
 Status VerifySegment(const TallyStatement& statement, const SegmentStatement& segment,
                      ByteSpan proof, const stark::VerifierConfig& config) {
-  uint64_t sum = 0;
-  for (const BlockRoot& b : segment.blocks) sum += std::min(b.size, kMaxSegmentLeaves + 1);
-  if (segment.blocks.empty() || sum != segment.size || (statement.version == 1 && segment.blocks.size() != 1)) {
+  const StatusOr<uint64_t> covered = BlocksLeaves(segment.offset, BlockSizes(segment));
+  if (segment.blocks.empty() || !covered.ok() || *covered != segment.size ||
+      (statement.version == 1 && segment.blocks.size() != 1)) {
     return InvalidArgumentError("tally: " + Range(segment) + " does not match its blocks");
   }
   ASSIGN_OR_RETURN(TallyAir air, TallyAir::FromPublicInputs(SegmentPublicInputs(statement, segment)));

@@ -141,6 +141,11 @@ std::vector<SegmentShape> SegmentLayout(uint64_t n, uint64_t max_segment_leaves,
                                         uint64_t block_leaves = kDefaultBlockLeaves,
                                         bool one_block_each = false);
 
+// The leaves of consecutive blocks of these sizes from leaf `offset` on: kInvalidArgument
+// unless every size is a power of two, every block is aligned to its size and they hold at
+// most kMaxSegmentLeaves leaves in all. What every reader of a segment's blocks checks.
+StatusOr<uint64_t> BlocksLeaves(uint64_t offset, std::span<const uint64_t> sizes);
+
 // The tree root of n leaves from the segments' block roots. The segments must tile [0, n) in
 // order, each of blocks of power-of-two sizes aligned to their sizes (at most
 // kMaxSegmentLeaves leaves in all), every block inside one complete subtree of RFC 6962's

@@ -145,17 +145,12 @@ StatusOr<TallyAir> TallyAir::FromPublicInputs(std::span<const Fp> pub) {
   if ((pub.size() - blocks_at) / per_block < num_blocks) return InvalidArgumentError("tally: public inputs too short for the blocks");
   for (uint64_t j = 0; j < num_blocks; ++j) {
     const size_t at = blocks_at + per_block * j;
-    const uint64_t m = version == 1 ? pub[3].value() : pub[at].value();
-    if (!IsPowerOfTwo(m) || m > kMaxSegmentLeaves || m > kMaxSegmentLeaves - air.size_) {
-      return InvalidArgumentError("tally: blocks must be powers of two, at most 2^20 leaves in all");
-    }
-    if ((air.offset_ + air.size_) % m != 0) return InvalidArgumentError("tally: a block is not aligned to its size");
     HashOut r;
     for (size_t i = 0; i < 4; ++i) r[i] = pub[at + (per_block - 4) + i];
-    air.blocks_.push_back(m);
+    air.blocks_.push_back(version == 1 ? pub[3].value() : pub[at].value());
     air.roots_.push_back(r);
-    air.size_ += m;
   }
+  ASSIGN_OR_RETURN(air.size_, BlocksLeaves(air.offset_, air.blocks_));
   if (air.size_ > kMaxTreeSize - air.offset_) return InvalidArgumentError("tally: the segment ends past 2^32");
   const size_t counts_at = blocks_at + per_block * num_blocks;
   if (pub.size() < counts_at + k + 1) return InvalidArgumentError("tally: public inputs too short for the counts");

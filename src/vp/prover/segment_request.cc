@@ -71,18 +71,14 @@ StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
   ProverInput in;
   in.version = static_cast<uint32_t>(version);
   if (version == 2) {
-    // Each a power of two; that they tile the leaves, aligned, is ComputeSegmentStatement's.
+    // The sizes are checked against the offset and the leaves below.
     const json& blocks = doc["blocks"];
     if (!blocks.is_array() || blocks.empty() || blocks.size() > kMaxInputLeaves) {
       return InvalidArgumentError("prover input: \"blocks\" must be an array of 1..2^20 block sizes");
     }
     for (const json& b : blocks) {
       if (!b.is_number_unsigned()) return InvalidArgumentError("prover input: a block size must be a non-negative integer");
-      const auto m = b.get<uint64_t>();
-      if (m == 0 || m > ballot::kMaxSegmentLeaves || (m & (m - 1)) != 0) {
-        return InvalidArgumentError("prover input: block sizes must be powers of two <= 2^20");
-      }
-      in.blocks.push_back(m);
+      in.blocks.push_back(b.get<uint64_t>());
     }
   }
   ASSIGN_OR_RETURN(std::string eid, GetString(doc, "electionId", "prover input"));
@@ -97,6 +93,11 @@ StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
   const auto leaves = doc.find("leaves");
   if (leaves == doc.end() || !leaves->is_array()) return InvalidArgumentError("prover input: \"leaves\" must be an array");
   if (leaves->empty() || leaves->size() > kMaxInputLeaves) return InvalidArgumentError("prover input: 1..2^20 leaves");
+  if (version == 2) {
+    const StatusOr<uint64_t> covered = ballot::BlocksLeaves(in.offset, in.blocks);
+    if (!covered.ok()) return InvalidArgumentError("prover input: " + covered.status().message());
+    if (*covered != leaves->size()) return InvalidArgumentError("prover input: the blocks do not add up to the leaves");
+  }
   in.leaves.reserve(leaves->size());
   for (size_t i = 0; i < leaves->size(); ++i) {
     const json& l = (*leaves)[i];
