@@ -18,8 +18,6 @@ using stark::ConstraintInfo;
 using stark::Fp;
 using stark::Fp2;
 
-bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
 // h * c for a value h of a row (base or extension field; base-field lanes take two
 // multiplications when packed) and a constant c.
 inline Fp2 MulMain(Fp h, Fp2 c) { return c * h; }
