@@ -122,9 +122,10 @@ class TallyAir final : public stark::Air {
                                           const stark::Frame<stark::PackedFp2>& aux,
                                           std::span<const Fp2> rand,
                                           std::span<stark::PackedFp2> out) const;
-  // The permutation output lanes 0..3 of a row, from its last S-box columns.
+  // The permutation output lanes 0..3 of a row, from its last S-box columns. Inlined, so
+  // that the packed callers' instruction-set clones (VP_STARK_SIMD_CLONES) compile it too.
   template <typename F>
-  static std::array<F, 4> Output(std::span<const F> row);
+  [[gnu::always_inline]] static inline std::array<F, 4> Output(std::span<const F> row);
   // What the last row's aux constraints equal, from the public inputs, cached per challenge
   // tuple: prod over the blocks j of (alpha - enc(S_j, m_j, 1, root_j)), prod over excluded e
   // of (gamma - its index) (version 1: gamma - (m + e - offset)), and (version 2) sum over
@@ -151,7 +152,7 @@ class TallyAir final : public stark::Air {
 };
 
 template <typename F>
-std::array<F, 4> TallyAir::Output(std::span<const F> row) {
+inline std::array<F, 4> TallyAir::Output(std::span<const F> row) {
   std::array<F, 12> s;
   for (size_t i = 0; i < 12; ++i) s[i] = row[kSbox + kNumSbox - 12 + i];
   stark::Poseidon2<12>::ExternalLinear(s);

@@ -271,34 +271,47 @@ void Interpolate(std::span<Fp> values, Fp shift) {
 
 namespace {
 
-// Writes the evaluations of coeffs (size <= m) on the N/m cosets shift * w_N^t * <w_m> into
-// out[t * m .. (t + 1) * m), t < N/m (and t < num_cosets), each coset in natural order. Point
-// t + (N/m) j of the domain shift * <w_N> is point j of coset t.
-void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, Fp shift, Fp* out,
-                      size_t num_cosets = SIZE_MAX) {
-  const size_t cosets = std::min(domain_size / m, num_cosets);
-  const unsigned log_m = Log2(m);
-  const Fp w = Fp::RootOfUnity(Log2(domain_size));
-  // coeffs[i] * (shift w^t)^i = (coeffs[i] * shift^i) * (w^i)^t: scale once by shift^i, then
-  // each coset multiplies by the running powers w^(i t).
-  // Both kept in bit-reversed order (the scaling is elementwise, so it commutes with the
-  // permutation): each coset then starts from a plain copy.
-  std::vector<Fp> base(m), step(m);
-  {
-    const std::vector<uint32_t>& rev = BitReversal(log_m);
+// The per-point factors of ExtendIntoCosets for cosets of m points of shift * <w_N>, in
+// bit-reversed order: scale[rev(i)] = shift^i and step[rev(i)] = w_N^i. They depend only on
+// (m, N, shift), so a batch of columns computes them once: two chains of m dependent
+// multiplications, otherwise paid again by every column.
+struct CosetFactors {
+  std::vector<Fp> scale, step;
+  CosetFactors(size_t m, size_t domain_size, Fp shift) : scale(m), step(m) {
+    const std::vector<uint32_t>& rev = BitReversal(Log2(m));
+    const Fp w = Fp::RootOfUnity(Log2(domain_size));
     Fp sp = Fp::One(), wp = Fp::One();
     for (size_t i = 0; i < m; ++i) {
-      base[rev[i]] = i < coeffs.size() ? coeffs[i] * sp : Fp::Zero();
+      scale[rev[i]] = sp;
       step[rev[i]] = wp;
       sp *= shift;
       wp *= w;
     }
   }
+};
+
+// Writes the evaluations of coeffs (size <= m) on the N/m cosets shift * w_N^t * <w_m> into
+// out[t * m .. (t + 1) * m), t < N/m (and t < num_cosets), each coset in natural order. Point
+// t + (N/m) j of the domain shift * <w_N> is point j of coset t.
+void ExtendIntoCosets(std::span<const Fp> coeffs, size_t m, size_t domain_size, const CosetFactors& f,
+                      Fp* out, size_t num_cosets = SIZE_MAX) {
+  const size_t cosets = std::min(domain_size / m, num_cosets);
+  const unsigned log_m = Log2(m);
+  // coeffs[i] * (shift w^t)^i = (coeffs[i] * shift^i) * (w^i)^t: scale once by shift^i, then
+  // each coset multiplies by the running powers w^(i t). Kept in bit-reversed order (the
+  // scaling is elementwise, so it commutes with the permutation): each coset then starts
+  // from a plain copy.
+  std::vector<Fp> base(m);
+  {
+    const std::vector<uint32_t>& rev = BitReversal(log_m);
+    for (size_t i = 0; i < std::min(coeffs.size(), m); ++i) base[rev[i]] = coeffs[i];
+    MulInPlace(base.data(), f.scale.data(), m);
+  }
   const std::vector<Fp>& tw = Twiddles(log_m, /*inverse=*/false);
   for (size_t t = 0; t < cosets; ++t) {
     Fp* dst = out + t * m;
     TransformBitReversed(dst, m, tw, base.data());
-    if (t + 1 < cosets) MulInPlace(base.data(), step.data(), m);
+    if (t + 1 < cosets) MulInPlace(base.data(), f.step.data(), m);
   }
 }
 
@@ -326,7 +339,7 @@ std::vector<Fp> LowDegreeExtend(std::span<const Fp> coeffs, size_t domain_size, 
 std::vector<Fp> LowDegreeExtendCosets(std::span<const Fp> coeffs, size_t coset_size,
                                       size_t domain_size, Fp shift) {
   std::vector<Fp> out(domain_size);
-  ExtendIntoCosets(coeffs, coset_size, domain_size, shift, out.data());
+  ExtendIntoCosets(coeffs, coset_size, domain_size, CosetFactors(coset_size, domain_size, shift), out.data());
   return out;
 }
 
@@ -336,11 +349,12 @@ std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std:
   std::vector<std::vector<Fp>> out(coeffs.size());
   const size_t kept = std::min(domain_size / coset_size, num_cosets);
   const long long m = static_cast<long long>(coeffs.size());
+  const CosetFactors factors(coset_size, domain_size, shift);
 #pragma omp parallel for schedule(dynamic, 1) if (m > 1 && domain_size >= 1024)
   for (long long c = 0; c < m; ++c) {
     const auto i = static_cast<size_t>(c);
     out[i].resize(kept * coset_size);
-    ExtendIntoCosets(coeffs[i], coset_size, domain_size, shift, out[i].data(), num_cosets);
+    ExtendIntoCosets(coeffs[i], coset_size, domain_size, factors, out[i].data(), num_cosets);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // published vectors and misuse.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -258,6 +259,25 @@ TEST(NttTest, CosetMajorExtensionRegroupsTheNaturalOrder) {
         }
       }
     }
+  }
+}
+
+// The batch extension (one set of coset factors for all columns) keeps the first num_cosets
+// cosets of each column's single extension.
+TEST(NttTest, ColumnBatchExtensionMatchesOneColumnAtATime) {
+  std::mt19937_64 rng(TestSeed() + 8);
+  const size_t m = 1024, big = 8 * m;
+  std::vector<std::vector<Fp>> coeffs(3);
+  for (size_t c = 0; c < coeffs.size(); ++c) {
+    coeffs[c].resize(c == 1 ? m / 2 + 3 : m);
+    for (auto& v : coeffs[c]) v = RandFp(rng);
+  }
+  const Fp shift = Fp::Generator() * Fp(5);
+  const auto batch = LowDegreeExtendColumnsCosets(coeffs, m, big, shift, 3);
+  for (size_t c = 0; c < coeffs.size(); ++c) {
+    const std::vector<Fp> one = LowDegreeExtendCosets(coeffs[c], m, big, shift);
+    ASSERT_EQ(batch[c].size(), 3 * m);
+    EXPECT_TRUE(std::equal(batch[c].begin(), batch[c].end(), one.begin())) << c;
   }
 }
 
