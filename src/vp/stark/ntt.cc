@@ -359,6 +359,50 @@ std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std:
   return out;
 }
 
+namespace {
+
+// out[r] += sum over whole blocks q of a[q m + r] * c^q (m a multiple of 8), eight lanes at a
+// time; returns the number of blocks folded.
+VP_STARK_SIMD_CLONES size_t FoldBlocksSimd(const Fp* a, size_t len, size_t m, Fp c, Fp* out) {
+  size_t q = 0;
+  Fp cq = Fp::One();
+  for (; (q + 1) * m <= len; ++q, cq *= c) {
+    const Fp8 f = Fp8Splat(cq);
+    const Fp* src = a + q * m;
+    for (size_t r = 0; r < m; r += 8) {
+      Fp8Store(out + r, Fp8Add(Fp8Load(out + r), Fp8Mul(Fp8Load(src + r), f)));
+    }
+  }
+  return q;
+}
+
+// out (m elements) = a folded modulo x^m - c: out[r] = sum_q a[q m + r] c^q.
+void FoldModulo(std::span<const Fp> a, size_t m, Fp c, Fp* out) {
+  std::fill(out, out + m, Fp::Zero());
+  size_t q = 0;
+  if (!g_scalar && m % 8 == 0) q = FoldBlocksSimd(a.data(), a.size(), m, c, out);
+  Fp cq = c.Pow(q);
+  for (size_t i = q * m; i < a.size(); i += m, cq *= c) {
+    for (size_t r = 0; r < m && i + r < a.size(); ++r) out[r] += a[i + r] * cq;
+  }
+}
+
+}  // namespace
+
+std::vector<std::vector<Fp>> EvaluateColumnsOnSmallCoset(const std::vector<std::vector<Fp>>& coeffs,
+                                                         size_t m, Fp shift) {
+  std::vector<std::vector<Fp>> out(coeffs.size(), std::vector<Fp>(m));
+  const Fp c = shift.Pow(m);
+  const long long count = static_cast<long long>(coeffs.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && !coeffs.empty() && coeffs[0].size() >= 4096)
+  for (long long cc = 0; cc < count; ++cc) {
+    const auto i = static_cast<size_t>(cc);
+    FoldModulo(coeffs[i], m, c, out[i].data());
+    Evaluate(out[i], shift);
+  }
+  return out;
+}
+
 bool SetNttScalarForTesting(bool scalar) {
   const bool previous = g_scalar;
   g_scalar = scalar;

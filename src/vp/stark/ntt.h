@@ -47,6 +47,13 @@ std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std:
                                                           size_t coset_size, size_t domain_size, Fp shift,
                                                           size_t num_cosets = SIZE_MAX);
 
+// Evaluations of each column (coefficients, any length) on the small coset shift * <w_m> (m a
+// power of two), in natural order: the column is folded modulo x^m - shift^m (one
+// multiplication per coefficient) and that remainder is evaluated (one transform of size m).
+// The prover's composition uses it for the few points beyond its full cosets.
+std::vector<std::vector<Fp>> EvaluateColumnsOnSmallCoset(const std::vector<std::vector<Fp>>& coeffs,
+                                                         size_t m, Fp shift);
+
 // Tests only: true routes every transform through the portable scalar loops, false through
 // the 8-lane kernels (packed.h; the default where they are compiled for the CPU). Returns the
 // previous setting. Not thread-safe: call before transforms start.

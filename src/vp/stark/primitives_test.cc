@@ -281,6 +281,35 @@ TEST(NttTest, ColumnBatchExtensionMatchesOneColumnAtATime) {
   }
 }
 
+// Values on a small coset shift <w_m> by folding, for columns longer than m (whole blocks of
+// m and a partial one), shorter, and m = 1 (one point), on both kernels.
+TEST(NttTest, SmallCosetEvaluationAgreesWithNaiveEvaluation) {
+  std::mt19937_64 rng(TestSeed() + 9);
+  for (size_t m : {size_t{1}, size_t{4}, size_t{8}, size_t{64}}) {
+    std::vector<std::vector<Fp>> coeffs;
+    for (size_t len : {size_t{1}, m + 3, 10 * m, 10 * m + 5}) {
+      std::vector<Fp> col(len);
+      for (auto& v : col) v = RandFp(rng);
+      coeffs.push_back(col);
+    }
+    const Fp shift = Fp::Generator().Pow(1234567);
+    for (bool scalar : {true, false}) {
+      const bool previous = SetNttScalarForTesting(scalar);
+      const auto got = EvaluateColumnsOnSmallCoset(coeffs, m, shift);
+      SetNttScalarForTesting(previous);
+      ASSERT_EQ(got.size(), coeffs.size());
+      const Fp w = Fp::RootOfUnity(Log2(m));
+      for (size_t c = 0; c < coeffs.size(); ++c) {
+        ASSERT_EQ(got[c].size(), m);
+        for (size_t j = 0; j < m; ++j) {
+          EXPECT_EQ(got[c][j], (EvaluatePolynomial<Fp, Fp>(coeffs[c], shift * w.Pow(j))))
+              << m << " " << c << " " << j << " scalar=" << scalar;
+        }
+      }
+    }
+  }
+}
+
 // BLAKE3 official test vectors (BLAKE3-team/BLAKE3 test_vectors/test_vectors.json): input is
 // the repeating sequence 0..250; the first 32 bytes of the extended output are the hash.
 TEST(Blake3Test, OfficialVectors) {

@@ -188,6 +188,13 @@ struct ComposeContext {
   std::vector<const std::vector<std::vector<Fp>>*> main_of, aux_of;
   std::vector<size_t> coset_of;
   size_t e_cosets = 1;    // evaluation point i = te + e_cosets * p
+  // Points k >= full_points are the m_x points of the small coset (step 3 of Prove): point j
+  // of it is point j * x_stride of evaluation coset x_coset, its frame element j (current)
+  // and m_x + j (next row) of *main_x and *aux_x.
+  std::vector<size_t> eval_coset;  // block b of points (b * n .. b * n + n - 1) is coset eval_coset[b]
+  size_t full_points = 0, m_x = 0, x_stride = 1, x_coset = 0;
+  const std::vector<std::vector<Fp>>* main_x = nullptr;
+  const std::vector<std::vector<Fp>>* aux_x = nullptr;
   const std::vector<std::vector<Fp>>* periodic_tables = nullptr;
   const std::vector<std::vector<Fp>>* zinv = nullptr;  // coset-major
   const std::vector<uint64_t>* alpha_re = nullptr;
@@ -237,14 +244,34 @@ struct ComposeScratch {
   }
 };
 
+// Where the frame of point k (coset-major) is: columns *main and *aux, the current row at
+// element at and the next at at_next; and the point's index in the evaluation domain (for
+// periodic columns).
+struct PointRef {
+  const std::vector<std::vector<Fp>>* main;
+  const std::vector<std::vector<Fp>>* aux;
+  size_t at, at_next, domain_index;
+};
+
+PointRef Locate(const ComposeContext& cx, size_t k) {
+  if (k >= cx.full_points) {
+    const size_t j = k - cx.full_points;
+    return {cx.main_x, cx.aux_x, j, cx.m_x + j, cx.x_coset + cx.e_cosets * j * cx.x_stride};
+  }
+  const size_t n = cx.l->n;
+  const size_t te = cx.eval_coset[k / n], p = k % n;
+  // The current and next rows are adjacent within one coset.
+  const size_t base = cx.coset_of[te] * n;
+  return {cx.main_of[te], cx.aux_of[te], base + p, base + (p + 1 == n ? 0 : p + 1), te + cx.e_cosets * p};
+}
+
 // Adds the auxiliary constraints of the point whose main frame is in sc.cur / sc.nxt and
 // periodic values in sc.per to the per-domain sums acc.
 void AddAux(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* acc) {
   const StarkLayout& l = *cx.l;
-  const size_t te = k / l.n, p = k % l.n;
-  const size_t base = cx.coset_of[te] * l.n;
-  const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
-  const auto& aux_e = *cx.aux_of[te];
+  const PointRef pt = Locate(cx, k);
+  const size_t at = pt.at, at_next = pt.at_next;
+  const auto& aux_e = *pt.aux;
   for (size_t c = 0; c < l.main_width; ++c) {
     sc.cur2[c] = sc.cur[c];
     sc.nxt2[c] = sc.nxt[c];
@@ -278,18 +305,14 @@ void FinishPoint(const ComposeContext& cx, ComposeScratch& sc, size_t k, Fp2* ac
 // Loads the main frame and periodic values of point k into sc.cur / sc.nxt / sc.per.
 void LoadRow(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
   const StarkLayout& l = *cx.l;
-  const size_t te = k / l.n, p = k % l.n;
-  const size_t i = te + cx.e_cosets * p;
-  // The current and next rows are adjacent within one coset.
-  const size_t base = cx.coset_of[te] * l.n;
-  const size_t at = base + p, at_next = base + (p + 1 == l.n ? 0 : p + 1);
-  const auto& main_e = *cx.main_of[te];
+  const PointRef pt = Locate(cx, k);
+  const auto& main_e = *pt.main;
   for (size_t c = 0; c < l.main_width; ++c) {
-    sc.cur[c] = main_e[c][at];
-    sc.nxt[c] = main_e[c][at_next];
+    sc.cur[c] = main_e[c][pt.at];
+    sc.nxt[c] = main_e[c][pt.at_next];
   }
   const auto& tables = *cx.periodic_tables;
-  for (size_t q = 0; q < tables.size(); ++q) sc.per[q] = tables[q][i % tables[q].size()];
+  for (size_t q = 0; q < tables.size(); ++q) sc.per[q] = tables[q][pt.domain_index % tables[q].size()];
 }
 
 // Eight consecutive points of one coset through Air::EvaluateMain row by row, with the
@@ -354,10 +377,16 @@ constexpr size_t kComposePrefetch = 32;
 // Air::EvaluateMainPacked; the alpha-combination is packed too. Same values as ComposeRow.
 VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratch& sc, size_t k) {
   const StarkLayout& l = *cx.l;
-  const size_t te = k / l.n, p = k % l.n;
-  const size_t base = cx.coset_of[te] * l.n;
-  const auto& main_e = *cx.main_of[te];
+  const PointRef pt = Locate(cx, k);
+  const bool small = k >= cx.full_points;  // the small coset: next rows stored apart
+  const size_t p = k % l.n, base = pt.at - p;
+  const auto& main_e = *pt.main;
   for (size_t c = 0; c < l.main_width; ++c) {
+    if (small) {
+      sc.pcur[c] = PackedFp::Load(main_e[c].data() + pt.at);
+      sc.pnxt[c] = PackedFp::Load(main_e[c].data() + pt.at_next);
+      continue;
+    }
     const Fp* col = main_e[c].data() + base;
     // One stream per column, too many for the hardware prefetchers (as in HashRows).
     if (p + kComposePrefetch < l.n) __builtin_prefetch(col + p + kComposePrefetch);
@@ -367,7 +396,7 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
   const auto& tables = *cx.periodic_tables;
   for (size_t q = 0; q < tables.size(); ++q) {
     Fp tmp[8];
-    for (size_t j = 0; j < 8; ++j) tmp[j] = tables[q][(te + cx.e_cosets * (p + j)) % tables[q].size()];
+    for (size_t j = 0; j < 8; ++j) tmp[j] = tables[q][Locate(cx, k + j).domain_index % tables[q].size()];
     sc.pper[q] = PackedFp::Load(tmp);
   }
   cx.air->EvaluateMainPacked(Frame<PackedFp>{sc.pcur, sc.pnxt}, sc.pper, sc.pout);
@@ -379,8 +408,15 @@ VP_STARK_SIMD_CLONES void ComposePacked8(const ComposeContext& cx, ComposeScratc
     aim[d] += sc.pout[q] * Fp((*cx.alpha_im)[q]);
   }
   if (cx.packed_aux) {
-    const auto& aux_e = *cx.aux_of[te];
+    const auto& aux_e = *pt.aux;
     for (size_t c = 0; c < l.aux_width; ++c) {
+      if (small) {
+        const Fp* re = aux_e[2 * c].data();
+        const Fp* im = aux_e[2 * c + 1].data();
+        sc.pacur[c] = PackedFp2(PackedFp::Load(re + pt.at), PackedFp::Load(im + pt.at));
+        sc.panxt[c] = PackedFp2(PackedFp::Load(re + pt.at_next), PackedFp::Load(im + pt.at_next));
+        continue;
+      }
       const Fp* re = aux_e[2 * c].data() + base;
       const Fp* im = aux_e[2 * c + 1].data() + base;
       sc.pacur[c] = PackedFp2(PackedFp::Load(re + p), PackedFp::Load(im + p));
@@ -487,40 +523,84 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   const size_t E = l.eval;
   const Fp offset = DomainOffset();
   const Fp we = Fp::RootOfUnity(Log2(E));
-  // H is evaluated on the first K = ceil(D_H / n) cosets of the evaluation domain only (7 of
-  // 8 for degree-7 constraints with zk padding): see the interpolation below.
-  const size_t K = (l.composition_degree_bound + l.n - 1) / l.n;
-  const size_t points = K * l.n;
+  // H has D_H coefficients. It is evaluated on K = floor(D_H / n) cosets of the trace domain
+  // in the evaluation domain, and the D_H - K n coefficients left over (degree-7 constraints:
+  // about 6.25 n with zk padding, so K = 6 of 8) on m_x points of one more coset: the smallest
+  // power of two above them, at most n / 4, else on one more full coset. See the
+  // interpolation below.
+  const size_t D_H = l.composition_degree_bound;
+  size_t K = D_H / l.n, m_x = 0;
+  if (const size_t left = D_H - K * l.n; left > 0) {
+    size_t m = 8;
+    while (m <= left) m *= 2;  // above, so that H's degree is still checked on m - left coefficients
+    if (K >= 1 && m <= l.n / 4) {
+      m_x = m;
+    } else {
+      ++K;
+    }
+  }
+  const size_t full_points = K * l.n;
+  const size_t points = full_points + m_x;
+  st.composition_cosets = K;
+  st.composition_small_points = m_x;
   // Trace values on the evaluation coset, grouped by coset of the trace domain. With r =
   // E / N > 1, coset te = rho + r t of the evaluation domain (offset w_E^te <w_n>) is coset t
   // of offset w_E^rho <w_N>: rho = 0 is the committed LDE, and each other rho one extension
-  // of N points, so the committed cosets are not transformed again. With E <= N, coset te
-  // is stored coset te * N / E.
+  // of N points. With E <= N, coset te is stored coset te * N / E. The K cosets H is
+  // evaluated on, eval_coset[b] for b < K, are the committed ones first, then the others in
+  // order (a prefix t < count of each rho's extension), so that as few as possible are
+  // transformed; the small coset is the next one, x_coset.
   const size_t e_cosets = E / l.n;  // evaluation point i = te + e_cosets * p
-  std::vector<std::vector<std::vector<Fp>>> main_ext, aux_ext;  // rho = 1 .. r - 1
+  const size_t ext_ratio = E > l.lde ? E / l.lde : 1;
+  std::vector<size_t> eval_coset;
+  for (size_t te = 0; te < e_cosets; te += ext_ratio) eval_coset.push_back(te);
+  for (size_t te = 0; te < e_cosets; ++te) {
+    if (te % ext_ratio != 0) eval_coset.push_back(te);
+  }
+  const size_t x_coset = eval_coset[K < e_cosets ? K : 0];  // K < E / n when m_x > 0: D_H > K n
+  eval_coset.resize(K);
+  std::vector<std::vector<std::vector<Fp>>> main_ext, aux_ext;  // rho = 1 .. ext_ratio - 1
   std::vector<const std::vector<std::vector<Fp>>*> main_of(e_cosets, &main.lde), aux_of(e_cosets, &aux.lde);
   std::vector<size_t> coset_of(e_cosets);
   if (E <= l.lde) {
     for (size_t te = 0; te < e_cosets; ++te) coset_of[te] = te * (l.lde / E);
   } else {
-    const size_t r = E / l.lde;
-    for (size_t rho = 1; rho < r; ++rho) {
+    for (size_t rho = 1; rho < ext_ratio; ++rho) {
       const Fp shift = offset * we.Pow(rho);
-      const size_t count = rho < K ? (K - rho + r - 1) / r : 0;  // cosets rho + r t < K
+      size_t count = 0;  // cosets rho + ext_ratio t used, t < count
+      for (const size_t te : eval_coset) count += te % ext_ratio == rho ? size_t{1} : size_t{0};
       main_ext.push_back(LowDegreeExtendColumnsCosets(main.coeffs, l.n, l.lde, shift, count));
       if (has_aux) aux_ext.push_back(LowDegreeExtendColumnsCosets(aux.coeffs, l.n, l.lde, shift, count));
     }
-    for (size_t te = 0; te < K; ++te) {
-      const size_t rho = te % r;
-      coset_of[te] = te / r;
+    for (const size_t te : eval_coset) {
+      const size_t rho = te % ext_ratio;
+      coset_of[te] = te / ext_ratio;
       if (rho != 0) {
         main_of[te] = &main_ext[rho - 1];
         if (has_aux) aux_of[te] = &aux_ext[rho - 1];
       }
     }
   }
+  // The small coset sigma <w_m_x>, sigma = offset w_E^x_coset: points j * (n / m_x) of
+  // evaluation coset x_coset, where x^n = sigma^n differs from the full cosets' c_te.
+  // Its frames come from the coefficients (folded modulo x^m_x - sigma^m_x): the trace columns
+  // at sigma <w_m_x>, then at the next rows, sigma g <w_m_x>.
+  const Fp sigma = offset * we.Pow(x_coset);
+  std::vector<std::vector<Fp>> main_x, aux_x;
+  if (m_x > 0) {
+    const Fp g = Fp::RootOfUnity(l.log_n);
+    auto frames = [&](const std::vector<std::vector<Fp>>& coeffs) {
+      std::vector<std::vector<Fp>> cur = EvaluateColumnsOnSmallCoset(coeffs, m_x, sigma);
+      const std::vector<std::vector<Fp>> nxt = EvaluateColumnsOnSmallCoset(coeffs, m_x, sigma * g);
+      for (size_t c = 0; c < cur.size(); ++c) cur[c].insert(cur[c].end(), nxt[c].begin(), nxt[c].end());
+      return cur;
+    };
+    main_x = frames(main.coeffs);
+    if (has_aux) aux_x = frames(aux.coeffs);
+  }
   // Divisor inverses per constraint domain, in coset-major order like the trace views:
-  // element te * n + p belongs to evaluation point te + e_cosets * p.
+  // element b * n + p belongs to evaluation point eval_coset[b] + e_cosets * p (then the
+  // small coset).
   std::vector<std::vector<Fp>> zinv = ZeroColumns(kNumConstraintDomains, points);
   {
     const Fp g = Fp::RootOfUnity(l.log_n);
@@ -547,24 +627,41 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     const std::vector<Fp> prod_every = LowDegreeExtendCosets(PolyFromRoots(excluded_roots), l.n, E, offset);
     const Fp g_last = g.Pow(l.u - 1);
     const long long chunk = static_cast<long long>(std::min<size_t>(size_t{1} << 12, l.n));
-    const long long num_chunks = (static_cast<long long>(points) + chunk - 1) / chunk;
+    const long long num_chunks = (static_cast<long long>(full_points) + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (num_chunks > 1)
     for (long long cidx = 0; cidx < num_chunks; ++cidx) {
       // A chunk lies inside one coset (chunk divides n).
       const auto begin = static_cast<size_t>(cidx * chunk);
-      const size_t end = std::min(begin + static_cast<size_t>(chunk), points);
-      const size_t te = begin / l.n;
+      const size_t end = std::min(begin + static_cast<size_t>(chunk), full_points);
+      const size_t te = eval_coset[begin / l.n];
       Fp x = offset * we.Pow(te) * g.Pow(begin % l.n);
       const Fp vinv = vanish_inv[te];
+      const size_t pe_at = te * l.n + begin % l.n;  // point begin's element of prod_every
       for (size_t k = begin; k < end; ++k, x *= g) {
-        zinv[0][k] = prod_every[k] * vinv;
-        zinv[1][k] = prod_every[k] * (x - g_last) * vinv;
+        const Fp pe = prod_every[pe_at + (k - begin)];
+        zinv[0][k] = pe * vinv;
+        zinv[1][k] = pe * (x - g_last) * vinv;
         zinv[2][k] = x - Fp::One();
         zinv[3][k] = x - g_last;
       }
       // One inversion per chunk (and per thread), rather than one serial pass.
       BatchInverse(std::span<Fp>(zinv[2].data() + begin, end - begin));
       BatchInverse(std::span<Fp>(zinv[3].data() + begin, end - begin));
+    }
+    if (m_x > 0) {
+      const size_t stride = l.n / m_x;
+      const Fp w_x = Fp::RootOfUnity(Log2(m_x));
+      Fp x = sigma;
+      for (size_t j = 0; j < m_x; ++j, x *= w_x) {
+        const size_t k = full_points + j;
+        const Fp pe = prod_every[x_coset * l.n + j * stride];
+        zinv[0][k] = pe * vanish_inv[x_coset];
+        zinv[1][k] = pe * (x - g_last) * vanish_inv[x_coset];
+        zinv[2][k] = x - Fp::One();
+        zinv[3][k] = x - g_last;
+      }
+      BatchInverse(std::span<Fp>(zinv[2].data() + full_points, m_x));
+      BatchInverse(std::span<Fp>(zinv[3].data() + full_points, m_x));
     }
   }
   // Periodic columns on the evaluation coset.
@@ -591,6 +688,13 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     cx.aux_of = aux_of;
     cx.coset_of = coset_of;
     cx.e_cosets = e_cosets;
+    cx.full_points = full_points;
+    cx.m_x = m_x;
+    cx.x_stride = m_x > 0 ? l.n / m_x : 1;
+    cx.x_coset = x_coset;
+    cx.eval_coset = eval_coset;
+    cx.main_x = &main_x;
+    cx.aux_x = &aux_x;
     cx.periodic_tables = &periodic_tables;
     cx.zinv = &zinv;
     cx.alpha_re = &alpha_re;
@@ -626,18 +730,20 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
   zinv.clear();
   main_ext.clear();
   aux_ext.clear();
+  main_x.clear();
+  aux_x.clear();
   // On coset te (offset w_E^te <w_n>) x^n is the constant c_te = (offset w_E^te)^n, so there
   // H = sum_k x^{kn} H_k (H_k: coefficients kn .. kn + n - 1) agrees with G_te = sum_k c_te^k
   // H_k, of degree < n: interpolating each coset gives G_te, and the inverse of the K x K
-  // Vandermonde matrix V[te][k] = c_te^k gives back the H_k, coefficient by coefficient, in
-  // place (H in natural coefficient order). The c_te are distinct as K <= E / n.
+  // Vandermonde matrix V[b][k] = c_{eval_coset[b]}^k gives back the H_k, coefficient by
+  // coefficient, in place (H in natural coefficient order). The c_te are distinct.
   {
     std::vector<std::span<Fp>> cosets;
     std::vector<Fp> shifts;
     for (auto& part : h_parts) {
-      for (size_t te = 0; te < K; ++te) {
-        cosets.push_back(std::span<Fp>(part.data() + te * l.n, l.n));
-        shifts.push_back(offset * we.Pow(te));
+      for (size_t b = 0; b < K; ++b) {
+        cosets.push_back(std::span<Fp>(part.data() + b * l.n, l.n));
+        shifts.push_back(offset * we.Pow(eval_coset[b]));
       }
     }
     const long long count = static_cast<long long>(cosets.size());
@@ -661,6 +767,44 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
           Fp acc = Fp::Zero();
           for (size_t te = 0; te < K; ++te) acc += vinv[k * K + te] * g[part * K + te];
           h_parts[part][k * l.n + j] = acc;
+        }
+      }
+    }
+    // With the small coset, H = sum_{k<K} x^{kn} H_k + x^{Kn} T, T of degree < D_H - K n
+    // < m_x. Each full coset's interpolation is then G_te + c_te^K T, so the inversion above
+    // gave H_k' = H_k + mu_k T with sum_k mu_k c_te^k = c_te^K. On the small coset x^n = d:
+    // H = sum_k d^k H_k' + lambda T with lambda = d^K - sum_k mu_k d^k = prod_te (d - c_te),
+    // not 0. So T's values there are (H - Q) / lambda, Q = sum_k d^k H_k' (formed on
+    // coefficients and folded onto the small coset), T's coefficients their interpolation,
+    // and H_k = H_k' - mu_k T. T's coefficients from D_H - K n on must be zero like H's above
+    // D_H (the degree check below).
+    if (m_x > 0) {
+      const Fp d = sigma.Pow(l.n);
+      std::vector<Fp> mu(K, Fp::Zero()), d_pows(K);
+      Fp lambda = d.Pow(K);
+      for (size_t k = 0; k < K; ++k) {
+        for (size_t te = 0; te < K; ++te) mu[k] += vinv[k * K + te] * nodes[te].Pow(K);
+        d_pows[k] = d.Pow(k);
+        lambda -= mu[k] * d_pows[k];
+      }
+      const Fp lambda_inv = lambda.Inverse();
+      std::vector<std::vector<Fp>> q = ZeroColumns(2, l.n);
+#pragma omp parallel for schedule(static) if (l.n >= 1024)
+      for (long long jj = 0; jj < n_ll; ++jj) {
+        const auto j = static_cast<size_t>(jj);
+        for (size_t part = 0; part < 2; ++part) {
+          Fp acc = Fp::Zero();
+          for (size_t k = 0; k < K; ++k) acc += d_pows[k] * h_parts[part][k * l.n + j];
+          q[part][j] = acc;
+        }
+      }
+      const std::vector<std::vector<Fp>> q_x = EvaluateColumnsOnSmallCoset(q, m_x, sigma);
+      for (size_t part = 0; part < 2; ++part) {
+        const std::span<Fp> t_x(h_parts[part].data() + full_points, m_x);
+        for (size_t j = 0; j < m_x; ++j) t_x[j] = (t_x[j] - q_x[part][j]) * lambda_inv;
+        Interpolate(t_x, sigma);
+        for (size_t k = 0; k < K; ++k) {
+          for (size_t tt = 0; tt < m_x; ++tt) h_parts[part][k * l.n + tt] -= mu[k] * t_x[tt];
         }
       }
     }

@@ -19,6 +19,10 @@ struct ProverStats {
   double trace_ms = 0, composition_ms = 0, ood_ms = 0, deep_ms = 0, fri_ms = 0, pow_ms = 0,
          query_ms = 0, total_ms = 0;
   size_t trace_length = 0, lde_size = 0, num_segments = 0;
+  // The composition polynomial's evaluation points: full cosets of the trace domain, and the
+  // points of the small coset that holds its last coefficients (0 when it took one more
+  // full coset).
+  size_t composition_cosets = 0, composition_small_points = 0;
   // False when the composition polynomial exceeded its degree bound, i.e. the trace does
   // not satisfy the constraints (the proof will not verify).
   bool composition_degree_ok = true;

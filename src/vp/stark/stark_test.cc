@@ -104,25 +104,34 @@ TEST(StarkTest, Poseidon2ChainRoundTripAtDefaultSecurity) {
   EXPECT_TRUE(Verify(**rebuilt, p).ok());
 }
 
-// Degree-7 constraints need 7 of the evaluation domain's 8 trace-domain cosets: with blowup 2
-// and 4 most of them are extended beside the committed LDE, with blowup 8 they are read from
-// it. Every way verifies, and a broken witness still shows in H's degree.
+// Degree-7 constraints need 7 of the evaluation domain's 8 trace-domain cosets, or 6 and a
+// small coset when the trace is nearly full (200 of 256 rows): with blowup 2 and 4 most of
+// them are extended beside the committed LDE, with blowup 8 they are read from it. Every way
+// verifies, and a broken witness still shows in H's degree.
 TEST(StarkTest, Poseidon2ChainProvesAtEveryBlowup) {
   const HashOut x = {Fp(5), Fp(6), Fp(7), Fp(8)};
-  auto air = Poseidon2ChainAir::ForInput(9, x);
-  for (uint8_t log_blowup : {uint8_t{1}, uint8_t{2}, uint8_t{3}, uint8_t{4}}) {
-    ProofOptions o = TestOptions();
-    o.log_blowup = log_blowup;
-    const Proof p = ProveOrDie(air, air.GenerateTrace(), o, Seed() + log_blowup);
-    EXPECT_TRUE(Verify(air, p, kLax).ok()) << int(log_blowup) << ": " << Why(Verify(air, p, kLax));
-    auto broken = air.GenerateTrace();
-    broken[3][4] += Fp::One();
-    SeededRandom rng(Seed());
-    ProverStats stats;
-    auto q = Prove(air, broken, o, rng, &stats);
-    ASSERT_TRUE(q.ok());
-    EXPECT_FALSE(stats.composition_degree_ok) << int(log_blowup);
-    EXPECT_FALSE(Verify(air, *q, kLax).ok()) << int(log_blowup);
+  for (size_t length : {size_t{9}, size_t{200}}) {
+    auto air = Poseidon2ChainAir::ForInput(length, x);
+    for (uint8_t log_blowup : {uint8_t{1}, uint8_t{2}, uint8_t{3}, uint8_t{4}}) {
+      ProofOptions o = TestOptions();
+      o.log_blowup = log_blowup;
+      SeededRandom honest_rng(Seed() + log_blowup);
+      ProverStats honest;
+      auto p = Prove(air, air.GenerateTrace(), o, honest_rng, &honest);
+      ASSERT_TRUE(p.ok());
+      EXPECT_TRUE(honest.composition_degree_ok);
+      EXPECT_EQ(honest.composition_cosets, length == 9 ? 7u : 6u) << length;
+      EXPECT_EQ(honest.composition_small_points, length == 9 ? 0u : 64u) << length;
+      EXPECT_TRUE(Verify(air, *p, kLax).ok()) << length << " " << int(log_blowup) << ": " << Why(Verify(air, *p, kLax));
+      auto broken = air.GenerateTrace();
+      broken[3][4] += Fp::One();
+      SeededRandom rng(Seed());
+      ProverStats stats;
+      auto q = Prove(air, broken, o, rng, &stats);
+      ASSERT_TRUE(q.ok());
+      EXPECT_FALSE(stats.composition_degree_ok) << length << " " << int(log_blowup);
+      EXPECT_FALSE(Verify(air, *q, kLax).ok()) << length << " " << int(log_blowup);
+    }
   }
 }
 
