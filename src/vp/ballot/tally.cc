@@ -218,21 +218,11 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
                              const stark::ProofOptions& options, stark::RandomSource& rng,
                              stark::ProverStats* stats) {
   if (leaves.size() != segment.size) return InvalidArgumentError("tally: witness size does not match the segment");
-  // The openings are checked in one batch of hashes; the first bad leaf is reported.
-  std::vector<std::array<stark::Fp, 12>> states;
-  std::vector<size_t> counted;
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    const LeafWitness& leaf = leaves[i];
-    if (leaf.excluded || leaf.choice >= statement.num_choices) continue;
-    states.push_back(CommitmentState(statement.election_id, leaf.choice, leaf.random));
-    counted.push_back(i);
-  }
-  const std::vector<HashOut> got = TaggedHashes(states);
-  std::vector<uint8_t> opens(leaves.size(), 1);
-  for (size_t j = 0; j < counted.size(); ++j) {
-    opens[counted[j]] = got[j] == leaves[counted[j]].commitment ? 1 : 0;
-    states[j].fill(stark::Fp::Zero());  // the randoms' limbs
-  }
+  ASSIGN_OR_RETURN(TallyAir air, TallyAir::FromPublicInputs(SegmentPublicInputs(statement, segment)));
+  // The openings are checked with the trace's commitment rows, which hash every counted
+  // leaf's opening anyway; the first bad leaf is reported.
+  std::vector<uint8_t> opens;
+  const stark::TraceColumns trace = air.GenerateTrace(leaves, rng, &opens);
   for (size_t i = 0; i < leaves.size(); ++i) {
     const LeafWitness& leaf = leaves[i];
     if (leaf.excluded) continue;
@@ -244,8 +234,6 @@ StatusOr<Bytes> ProveSegment(const TallyStatement& statement, const SegmentState
                                   " does not open to its commitment");
     }
   }
-  ASSIGN_OR_RETURN(TallyAir air, TallyAir::FromPublicInputs(SegmentPublicInputs(statement, segment)));
-  const stark::TraceColumns trace = air.GenerateTrace(leaves, rng);
   ASSIGN_OR_RETURN(stark::Proof proof, stark::Prove(air, trace, options, rng, stats));
   return stark::SerializeProof(proof);
 }

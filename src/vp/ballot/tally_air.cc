@@ -222,8 +222,8 @@ std::vector<ConstraintInfo> TallyAir::AuxConstraints() const {
   return cs;
 }
 
-stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
-                                            stark::RandomSource& rng) const {
+stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves, stark::RandomSource& rng,
+                                            std::vector<uint8_t>* opens) const {
   const size_t rows = TraceRows();
   stark::TraceColumns t = stark::ZeroColumns(MainWidth(), rows);
   // The random source is drawn from in leaf order (the masks of excluded leaves) and version
@@ -266,6 +266,7 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     t[SizeColumn()][row] = Fp(blocks_[j]);
   };
   std::vector<HashOut> heap(2 * total);
+  if (opens != nullptr) opens->assign(total, 1);
   // Eight leaves at a time: their C rows, then their L rows, as packed permutations.
   const long long num_groups = static_cast<long long>((total + 7) / 8);
 #pragma omp parallel for schedule(static) if (total >= 256)
@@ -273,7 +274,7 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
     const size_t first = static_cast<size_t>(gg) * 8, count = std::min<size_t>(8, total - first);
     std::array<std::array<Fp, 12>, 8> cin{}, lin{};
     size_t crow[8], lrow[8];
-    HashOut unused[8], lout[8];
+    HashOut cout[8], lout[8];
     for (size_t j = 0; j < count; ++j) {
       const size_t i = first + j;
       const size_t blk = block_of[i], local = i - block_start[blk];
@@ -305,11 +306,12 @@ stark::TraceColumns TallyAir::GenerateTrace(std::span<const LeafWitness> leaves,
       set_block(crow[j], blk);
       set_block(lrow[j], blk);
     }
-    FillRowsEight(t, crow, count, cin.data(), unused);
+    FillRowsEight(t, crow, count, cin.data(), cout);
     FillRowsEight(t, lrow, count, lin.data(), lout);
     for (size_t j = 0; j < count; ++j) {
       const size_t i = first + j, blk = block_of[i];
       heap[2 * block_start[blk] + blocks_[blk] + (i - block_start[blk])] = lout[j];
+      if (opens != nullptr && !leaves[i].excluded && cout[j] != leaves[i].commitment) (*opens)[i] = 0;
     }
     for (auto& in : cin) in.fill(Fp::Zero());  // the randoms' limbs
   }

@@ -66,10 +66,12 @@ class TallyAir final : public stark::Air {
   TallyAir& operator=(const TallyAir&) = delete;
 
   // leaves: exactly size() witnesses, checked by the caller (tally.cc; a choice out of range
-  // only makes a trace that does not verify). rng fills the
-  // unconstrained cells of excluded leaves.
-  stark::TraceColumns GenerateTrace(std::span<const LeafWitness> leaves,
-                                    stark::RandomSource& rng) const;
+  // only makes a trace that does not verify). rng fills the unconstrained cells of excluded
+  // leaves. opens (optional) gets one byte per leaf: 0 where a counted leaf's commitment row
+  // does not hash to its commitment (the witness does not open), else 1; the caller checks
+  // the openings with the trace's own hashes instead of hashing every commitment again.
+  stark::TraceColumns GenerateTrace(std::span<const LeafWitness> leaves, stark::RandomSource& rng,
+                                    std::vector<uint8_t>* opens = nullptr) const;
 
   uint64_t size() const { return size_; }
   uint32_t version() const { return version_; }

@@ -737,6 +737,17 @@ TEST(TallyProve, RefusesAWitnessThatDoesNotOpen) {
   leaves = RandomLeaves(4, 2, rng);
   leaves[2].choice = 2;
   EXPECT_FALSE(ProveTally(MakeInput(leaves, 2, 1 << 14), TallyProofOptions(), rng).ok());
+  // The openings are checked with the trace's commitment rows: a bad one in the second
+  // segment is named by its index in the tree, and an excluded leaf's random is not checked.
+  leaves = RandomLeaves(8, 2, rng);
+  leaves[6].random[3] ^= 0x80;
+  leaves[2].excluded = true;
+  leaves[2].random[0] ^= 1;
+  p = ProveTally(MakeInput(leaves, 2, 4, 2), TallyProofOptions(), rng);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("leaf 6 does not open"), std::string::npos) << p.status().message();
+  leaves[6].random[3] ^= 0x80;
+  EXPECT_TRUE(ProveTally(MakeInput(leaves, 2, 4, 2), TallyProofOptions(), rng).ok());
 }
 
 }  // namespace
