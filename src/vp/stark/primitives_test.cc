@@ -118,7 +118,7 @@ TEST(FieldTest, RootsOfUnity) {
 
 TEST(NttTest, RoundTripAndAgreesWithNaiveEvaluation) {
   std::mt19937_64 rng(TestSeed() + 3);
-  for (size_t log_n : {0u, 1u, 2u, 5u, 10u, 14u}) {
+  for (size_t log_n : {0u, 1u, 2u, 5u, 6u, 7u, 10u, 14u, 17u}) {  // 6 and up: tiled bit reversal
     const size_t n = size_t{1} << log_n;
     std::vector<Fp> coeffs(n);
     for (auto& c : coeffs) c = RandFp(rng);
