@@ -97,6 +97,18 @@ TEST(ProverInput, MalformedDocumentsAreRefused) {
       EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     }
   }
+  // The openings are checked in one batch; the first that fails is named by its tree index
+  // (offset 8 + 3), and an excluded leaf (8 + 2) has nothing to open.
+  auto r = DecodeProverInput(replace("\"choice\":3", "\"choice\":4"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("leaf 11: the commitment does not open"), std::string::npos)
+      << r.status().message();
+  ProverInput two_bad = Sample();
+  two_bad.leaves[1].random[0] ^= 1;
+  two_bad.leaves[3].random[0] ^= 1;
+  r = DecodeProverInput(EncodeProverInput(two_bad));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("leaf 9:"), std::string::npos) << r.status().message();
 }
 
 }  // namespace
