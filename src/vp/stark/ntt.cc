@@ -381,6 +381,7 @@ std::vector<std::vector<Fp>> LowDegreeExtendColumnsCosets(const std::vector<std:
                                                           size_t num_cosets) {
   std::vector<std::vector<Fp>> out(coeffs.size());
   const size_t kept = std::min(domain_size / coset_size, num_cosets);
+  if (kept == 0) return out;  // no coset asked for: nothing to scale or transform
   const long long m = static_cast<long long>(coeffs.size());
   const CosetFactors factors(coset_size, domain_size, shift);
 #pragma omp parallel for schedule(dynamic, 1) if (m > 1 && domain_size >= 1024)
