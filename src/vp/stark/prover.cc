@@ -626,6 +626,18 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
     }
     const std::vector<Fp> prod_every = LowDegreeExtendCosets(PolyFromRoots(excluded_roots), l.n, E, offset);
     const Fp g_last = g.Pow(l.u - 1);
+    // Point k at x, pe its value of prod_every, vinv 1 / (x^n - 1) of its coset; the last two
+    // divisors are inverted a range at a time afterwards (invert_range).
+    auto set_point = [&](size_t k, Fp x, Fp pe, Fp vinv) {
+      zinv[0][k] = pe * vinv;
+      zinv[1][k] = pe * (x - g_last) * vinv;
+      zinv[2][k] = x - Fp::One();
+      zinv[3][k] = x - g_last;
+    };
+    auto invert_range = [&](size_t begin, size_t count) {
+      BatchInverse(std::span<Fp>(zinv[2].data() + begin, count));
+      BatchInverse(std::span<Fp>(zinv[3].data() + begin, count));
+    };
     const long long chunk = static_cast<long long>(std::min<size_t>(size_t{1} << 12, l.n));
     const long long num_chunks = (static_cast<long long>(full_points) + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (num_chunks > 1)
@@ -635,33 +647,19 @@ StatusOr<Proof> Prove(const Air& air, const TraceColumns& trace, const ProofOpti
       const size_t end = std::min(begin + static_cast<size_t>(chunk), full_points);
       const size_t te = eval_coset[begin / l.n];
       Fp x = offset * we.Pow(te) * g.Pow(begin % l.n);
-      const Fp vinv = vanish_inv[te];
       const size_t pe_at = te * l.n + begin % l.n;  // point begin's element of prod_every
-      for (size_t k = begin; k < end; ++k, x *= g) {
-        const Fp pe = prod_every[pe_at + (k - begin)];
-        zinv[0][k] = pe * vinv;
-        zinv[1][k] = pe * (x - g_last) * vinv;
-        zinv[2][k] = x - Fp::One();
-        zinv[3][k] = x - g_last;
-      }
+      for (size_t k = begin; k < end; ++k, x *= g) set_point(k, x, prod_every[pe_at + (k - begin)], vanish_inv[te]);
       // One inversion per chunk (and per thread), rather than one serial pass.
-      BatchInverse(std::span<Fp>(zinv[2].data() + begin, end - begin));
-      BatchInverse(std::span<Fp>(zinv[3].data() + begin, end - begin));
+      invert_range(begin, end - begin);
     }
     if (m_x > 0) {
       const size_t stride = l.n / m_x;
       const Fp w_x = Fp::RootOfUnity(Log2(m_x));
       Fp x = sigma;
       for (size_t j = 0; j < m_x; ++j, x *= w_x) {
-        const size_t k = full_points + j;
-        const Fp pe = prod_every[x_coset * l.n + j * stride];
-        zinv[0][k] = pe * vanish_inv[x_coset];
-        zinv[1][k] = pe * (x - g_last) * vanish_inv[x_coset];
-        zinv[2][k] = x - Fp::One();
-        zinv[3][k] = x - g_last;
+        set_point(full_points + j, x, prod_every[x_coset * l.n + j * stride], vanish_inv[x_coset]);
       }
-      BatchInverse(std::span<Fp>(zinv[2].data() + full_points, m_x));
-      BatchInverse(std::span<Fp>(zinv[3].data() + full_points, m_x));
+      invert_range(full_points, m_x);
     }
   }
   // Periodic columns on the evaluation coset.
