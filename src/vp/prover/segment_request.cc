@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vp/base/json.h"
+#include "vp/base/secure.h"
 
 namespace vp::prover {
 namespace {
@@ -133,7 +134,8 @@ StatusOr<ProverInput> DecodeProverInput(std::string_view text) {
     counted.push_back(i);
   }
   const std::vector<ballot::HashOut> opened = ballot::TaggedHashes(states);
-  for (auto& st : states) st.fill(stark::Fp::Zero());  // the randoms' limbs
+  // Permuted in place, the states still determine the randoms (the permutation inverts).
+  SecureWipe(states.data(), states.size() * sizeof(states[0]));
   for (size_t j = 0; j < counted.size(); ++j) {
     if (opened[j] != in.leaves[counted[j]].commitment) {
       return InvalidArgumentError("prover input: leaf " + std::to_string(in.offset + counted[j]) +
